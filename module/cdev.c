@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/mrlease: one context per open file, the ioctl front end, event
+ * reading, poll, fasync and the read-only status page.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/pid_namespace.h>
+#include <linux/poll.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "mrlease.h"
+
+static int mrl_open(struct inode *inode, struct file *file)
+{
+	struct mrl_ctx *ctx;
+
+	if (!current->mm)
+		return -EINVAL;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->status = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!ctx->status)
+		goto free_ctx;
+	ctx->user = mrl_user_get(current_uid());
+	if (!ctx->user)
+		goto free_status;
+
+	mmgrab(current->mm);
+	ctx->mm = current->mm;
+	ctx->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	mutex_init(&ctx->mutex);
+	xa_init_flags(&ctx->leases, XA_FLAGS_ALLOC1);
+	spin_lock_init(&ctx->lock);
+	INIT_LIST_HEAD(&ctx->events);
+	init_waitqueue_head(&ctx->wait);
+
+	file->private_data = ctx;
+	return nonseekable_open(inode, file);
+
+free_status:
+	free_page((unsigned long)ctx->status);
+free_ctx:
+	kfree(ctx);
+	return -ENOMEM;
+}
+
+static int mrl_release(struct inode *inode, struct file *file)
+{
+	struct mrl_ctx *ctx = file->private_data;
+
+	mrl_lease_destroy_all(ctx);
+	xa_destroy(&ctx->leases);
+	mrl_user_put(ctx->user);
+	put_pid_ns(ctx->pid_ns);
+	mmdrop(ctx->mm);
+	/* A status mapping, if any, keeps its own reference to the page. */
+	free_page((unsigned long)ctx->status);
+	kfree(ctx);
+	return 0;
+}
+
+static bool mrl_api_done(struct mrl_ctx *ctx)
+{
+	/* Pairs with the release in mrl_ioctl_api(): features are set. */
+	return smp_load_acquire(&ctx->api_done);
+}
+
+static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
+{
+	int ret = 0;
+
+	mutex_lock(&ctx->mutex);
+	if (ctx->api_done)
+		ret = -EBUSY;
+	else if (api->api != MRLEASE_API ||
+		 api->features & ~MRLEASE_FEATURE_ALL)
+		ret = -EINVAL;
+	if (!ret) {
+		ctx->features = api->features;
+		api->supported = MRLEASE_FEATURE_ALL;
+		api->event_size = sizeof(struct mrlease_event);
+		api->status_size = sizeof(struct mrlease_status);
+		/* Publish the features before the handshake is seen done. */
+		smp_store_release(&ctx->api_done, true);
+	}
+	mutex_unlock(&ctx->mutex);
+	return ret;
+}
+
+/*
+ * The argument structures are size-versioned like openat2's: the size in
+ * the ioctl number may differ from ours, as copy_struct_from_user() allows.
+ */
+#define MRL_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+union mrl_ioc_arg {
+	struct mrlease_api api;
+	struct mrlease_register reg;
+	struct mrlease_lease_ref ref;
+	struct mrlease_restore res;
+	struct mrlease_query query;
+};
+
+static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mrl_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	size_t usize = _IOC_SIZE(cmd);
+	union mrl_ioc_arg u;
+	size_t ksize;
+	int ret;
+
+	switch (MRL_IOC_BASE(cmd)) {
+	case MRL_IOC_BASE(MRLEASE_IOC_API):
+		ksize = sizeof(u.api);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_REGISTER):
+		ksize = sizeof(u.reg);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_UNREGISTER):
+	case MRL_IOC_BASE(MRLEASE_IOC_ACK):
+		ksize = sizeof(u.ref);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_RESTORE):
+		ksize = sizeof(u.res);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_QUERY):
+		ksize = sizeof(u.query);
+		break;
+	default:
+		return -ENOTTY;
+	}
+	if (MRL_IOC_BASE(cmd) != MRL_IOC_BASE(MRLEASE_IOC_API) &&
+	    !mrl_api_done(ctx))
+		return -EBADFD;
+	/* Every first version is the current one: nothing may be shorter. */
+	if (usize < ksize)
+		return -EINVAL;
+	ret = copy_struct_from_user(&u, ksize, uarg, usize);
+	if (ret)
+		return ret;
+
+	switch (MRL_IOC_BASE(cmd)) {
+	case MRL_IOC_BASE(MRLEASE_IOC_API):
+		ret = mrl_ioctl_api(ctx, &u.api);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_REGISTER):
+		ret = mrl_lease_register(ctx, &u.reg);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_UNREGISTER):
+		return mrl_lease_unregister(ctx, &u.ref);
+	case MRL_IOC_BASE(MRLEASE_IOC_ACK):
+		return mrl_lease_ack(ctx, &u.ref);
+	case MRL_IOC_BASE(MRLEASE_IOC_RESTORE):
+		ret = mrl_lease_restore(ctx, &u.res);
+		break;
+	case MRL_IOC_BASE(MRLEASE_IOC_QUERY):
+		ret = mrl_lease_query(ctx, &u.query);
+		break;
+	}
+	if (ret)
+		return ret;
+	/*
+	 * A lost copy-out of a new lease id cannot be undone safely (another
+	 * thread may already use it); the id then shows up in the events.
+	 */
+	return copy_to_user(uarg, &u, ksize) ? -EFAULT : 0;
+}
+
+static ssize_t mrl_read(struct file *file, char __user *buf, size_t count,
+			loff_t *ppos)
+{
+	struct mrl_ctx *ctx = file->private_data;
+
+	if (!mrl_api_done(ctx))
+		return -EBADFD;
+	return mrl_event_read(ctx, buf, count, file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t mrl_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct mrl_ctx *ctx = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ctx->wait, wait);
+	spin_lock(&ctx->lock);
+	if (!list_empty(&ctx->events))
+		mask = EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&ctx->lock);
+	return mask;
+}
+
+static int mrl_fasync(int fd, struct file *file, int on)
+{
+	struct mrl_ctx *ctx = file->private_data;
+
+	return fasync_helper(fd, file, on, &ctx->fasync);
+}
+
+static int mrl_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mrl_ctx *ctx = file->private_data;
+
+	if (!mrl_api_done(ctx))
+		return -EBADFD;
+	if (!(ctx->features & MRLEASE_FEATURE_STATUS_PAGE))
+		return -EOPNOTSUPP;
+	if (vma->vm_pgoff || vma_pages(vma) != 1)
+		return -EINVAL;
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	/* Read-only for good: no mprotect(PROT_WRITE), no private COW copy. */
+	mrl_compat_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(ctx->status));
+}
+
+static const struct file_operations mrl_fops = {
+	.owner = THIS_MODULE,
+	.open = mrl_open,
+	.release = mrl_release,
+	.unlocked_ioctl = mrl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.read = mrl_read,
+	.poll = mrl_poll,
+	.fasync = mrl_fasync,
+	.mmap = mrl_mmap,
+	.llseek = no_llseek,
+};
+
+static struct miscdevice mrl_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = MRLEASE_DEVICE_NAME,
+	.fops = &mrl_fops,
+	/* Like /dev/infiniband/uverbs*: every user registers memory. */
+	.mode = 0666,
+};
+
+int mrl_cdev_init(void)
+{
+	return misc_register(&mrl_miscdev);
+}
+
+void mrl_cdev_uninit(void)
+{
+	misc_deregister(&mrl_miscdev);
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The event queue of a context.  Each lease embeds its one record, so
+ * queueing never allocates (it happens inside the mm notifier) and the queue
+ * can never hold more records than the context has leases.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+
+#include "mrlease.h"
+
+static void mrl_status_bump(struct mrl_ctx *ctx)
+{
+	WRITE_ONCE(ctx->status->event_seq, ctx->status->event_seq + 1);
+}
+
+/*
+ * Queue (or refresh) @lease's record.  Called under ctx->lock after the
+ * caller filled lease->event.  A record that is already queued is updated in
+ * place: the reader sees one record with the latest type and range.
+ */
+void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	if (list_empty(&lease->event_node)) {
+		list_add_tail(&lease->event_node, &ctx->events);
+		WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
+	}
+	mrl_status_bump(ctx);
+	wake_up_interruptible_poll(&ctx->wait, EPOLLIN | EPOLLRDNORM);
+	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
+}
+
+/* Drop @lease's unread record, if any.  Under ctx->lock. */
+void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	if (list_empty(&lease->event_node))
+		return;
+	list_del_init(&lease->event_node);
+	WRITE_ONCE(ctx->status->pending, ctx->status->pending - 1);
+}
+
+/* Take the oldest record; false if there is none. */
+static bool mrl_event_pop(struct mrl_ctx *ctx, struct mrlease_event *ev)
+{
+	struct mrl_lease *lease;
+	bool found = false;
+
+	spin_lock(&ctx->lock);
+	lease = list_first_entry_or_null(&ctx->events, struct mrl_lease,
+					 event_node);
+	if (lease) {
+		*ev = lease->event;
+		mrl_event_dequeue(ctx, lease);
+		found = true;
+	}
+	spin_unlock(&ctx->lock);
+	return found;
+}
+
+static bool mrl_event_any(struct mrl_ctx *ctx)
+{
+	bool any;
+
+	spin_lock(&ctx->lock);
+	any = !list_empty(&ctx->events);
+	spin_unlock(&ctx->lock);
+	return any;
+}
+
+/*
+ * Give back a record that could not be copied out.  The lease may have been
+ * destroyed meanwhile (then its record goes with it) or have queued a newer
+ * record (which supersedes this one).
+ */
+static void mrl_event_unpop(struct mrl_ctx *ctx, const struct mrlease_event *ev)
+{
+	struct mrl_lease *lease;
+
+	spin_lock(&ctx->lock);
+	lease = xa_load(&ctx->leases, ev->id);
+	if (lease && list_empty(&lease->event_node) &&
+	    lease->event.generation == ev->generation) {
+		list_add(&lease->event_node, &ctx->events);
+		WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
+	}
+	spin_unlock(&ctx->lock);
+}
+
+ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
+		       bool nonblock)
+{
+	struct mrlease_event ev;
+	ssize_t done = 0;
+	int ret;
+
+	if (count < sizeof(ev))
+		return -EINVAL;
+
+	while (count - done >= sizeof(ev)) {
+		if (!mrl_event_pop(ctx, &ev)) {
+			if (done)
+				break;
+			if (nonblock)
+				return -EAGAIN;
+			ret = wait_event_interruptible(ctx->wait,
+						       mrl_event_any(ctx));
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (copy_to_user(buf + done, &ev, sizeof(ev))) {
+			mrl_event_unpop(ctx, &ev);
+			return done ? done : -EFAULT;
+		}
+		done += sizeof(ev);
+	}
+	return done;
+}

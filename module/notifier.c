@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Decoherence detection: one mmu_interval_notifier per lease.
+ *
+ * The callback runs with mmap_lock, i_mmap_rwsem or filesystem locks held by
+ * whoever changes the mapping, and sometimes from the OOM reaper, where it
+ * must not block at all.  So it never waits for user space: it records the
+ * break under a spinlock, queues the event and returns.  A foreign truncate
+ * of a pinned fsdax range waits later, in the filesystem's own busy-page
+ * wait, with its locks dropped, until the pins go.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mmu_notifier.h>
+
+#include "mrlease.h"
+
+/*
+ * Which notifier events change the translation of the range.  Protection
+ * changes (mprotect, fork write-protection, NUMA hinting, writeback's
+ * page_mkclean, soft-dirty tracking) leave the same pages mapped, so the
+ * device still reaches the right memory: they are not breaks.
+ */
+static u32 mrl_event_reason(enum mmu_notifier_event event)
+{
+	switch (event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return 0;
+	case MMU_NOTIFY_UNMAP:
+		return MRLEASE_REASON_UNMAP;
+	case MMU_NOTIFY_CLEAR:
+		return MRLEASE_REASON_CLEAR;
+	case MMU_NOTIFY_RELEASE:
+		return MRLEASE_REASON_EXIT;
+	case MMU_NOTIFY_MIGRATE:
+		return MRLEASE_REASON_MIGRATE;
+	default:
+		return MRLEASE_REASON_OTHER;
+	}
+}
+
+static bool mrl_invalidate(struct mmu_interval_notifier *mni,
+			   const struct mmu_notifier_range *range,
+			   unsigned long cur_seq)
+{
+	struct mrl_lease *lease = container_of(mni, struct mrl_lease, notifier);
+	struct mrl_ctx *ctx = lease->ctx;
+	u32 reason = mrl_event_reason(range->event);
+
+	spin_lock(&ctx->lock);
+	/* Makes a concurrent arm (register/restore) retry its pinning. */
+	mmu_interval_set_seq(mni, cur_seq);
+	if (reason)
+		mrl_lease_break(lease, reason, range->start, range->end);
+	spin_unlock(&ctx->lock);
+	return true;
+}
+
+const struct mmu_interval_notifier_ops mrl_notifier_ops = {
+	.invalidate = mrl_invalidate,
+};

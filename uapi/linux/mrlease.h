@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * mrlease: memory-region leases for RDMA memory registrations.
+ *
+ * An RDMA memory region (MR) lets a device DMA into a process's pages by
+ * virtual address for as long as the MR lives.  When the mapping behind that
+ * address changes (munmap, mremap, mmap(MAP_FIXED), madvise(MADV_DONTNEED),
+ * or a truncate / hole punch of a DAX file mapped there) the MR silently
+ * points at the wrong pages.  An mrlease "lease" covers the virtual range of
+ * an MR; anything that changes the translation of that range "breaks" the
+ * lease, and the holder learns about it through an event on a pollable file
+ * descriptor.
+ *
+ * Context
+ * -------
+ * Every open() of /dev/mrlease is a context bound to the opener's address
+ * space (mm).  Only tasks sharing that mm may register or restore leases;
+ * others get -EPERM.  Closing the last reference to the file, or the exit
+ * of the process, releases every lease and every pin at once.
+ *
+ * Handshake
+ * ---------
+ * MRLEASE_IOC_API must be the first ioctl: user space states the API version
+ * it speaks (MRLEASE_API) and the features it wants; the kernel answers with
+ * the features it granted and all the features it supports.  Every other
+ * ioctl and mmap() fails with -EBADFD until the handshake is done; a second
+ * handshake fails with -EBUSY.
+ *
+ * Lease life cycle
+ * ----------------
+ *   ARMED --break--> BROKEN --ack--> ACKED --restore--> ARMED
+ *                      |  \                               ^
+ *                      |   `--timeout--> REVOKED ---------'
+ *                      `------------------ restore -------'
+ *
+ * MRLEASE_IOC_REGISTER rounds [addr, addr + len) out to whole pages; the
+ * range must be covered without holes by mappings of the caller's mm
+ * (VM_IO / VM_PFNMAP mappings are refused).  With MRLEASE_REG_PIN the pages
+ * are pinned for as long as the lease is ARMED or BROKEN (FOLL_LONGTERM where
+ * the kernel allows it; fsdax mappings get plain pins, which a truncate or
+ * hole punch of the file waits for).  Pinned pages are charged to
+ * RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
+ *
+ * A change of the translation of any page of the range (unmap, clear,
+ * migration, exit) breaks an ARMED lease: it becomes BROKEN and one
+ * MRLEASE_EVENT_DECOHERENCE record is queued.  Protection-only changes
+ * (mprotect, fork write-protection, NUMA scanning, writeback) do not break a
+ * lease.  At most one record per lease is ever queued: further breaks of a
+ * lease whose record has not been read yet widen the record's range, so the
+ * queue is bounded by the number of leases and never overflows.
+ *
+ * A pinned lease keeps its pins while BROKEN so that pages cannot be reused
+ * while DMA may still be in flight: a foreign truncate or hole punch of an
+ * fsdax file waits in the filesystem until the holder acknowledges.  The
+ * module itself never sleeps on user space inside the mm notifier.  A break
+ * caused by the holder's own process (for instance its own munmap or its own
+ * truncate) drops the pins at once, so a single-threaded holder never waits
+ * on itself, and the record carries MRLEASE_EVENT_F_SELF.  With
+ * MRLEASE_REG_WAIT_SELF the pins are kept for self-inflicted breaks too (use
+ * it only when another thread acknowledges).
+ *
+ * MRLEASE_IOC_ACK {id, generation} says the holder has quiesced DMA on the
+ * range: the pins are dropped, a waiting breaker goes on, and the lease is
+ * ACKED.  If no ack comes within the lease's break timeout, the lease is
+ * REVOKED: pins dropped and an MRLEASE_EVENT_REVOKED record queued (it
+ * replaces the decoherence record if that was not read yet).
+ *
+ * MRLEASE_IOC_RESTORE re-validates the same virtual range, now backed by
+ * whatever pages are mapped there, re-pins it if the lease is pinned, bumps
+ * the generation and re-arms the lease.  Restoring a BROKEN lease implies the
+ * ack.  MRLEASE_IOC_UNREGISTER drops a lease in any state.
+ *
+ * Events
+ * ------
+ * read() returns whole struct mrlease_event records, as many as fit; a buffer
+ * smaller than one record fails with -EINVAL.  read() blocks (interruptibly)
+ * unless O_NONBLOCK, then -EAGAIN.  poll()/epoll report EPOLLIN while records
+ * are queued; fasync (F_SETOWN + O_ASYNC) sends SIGIO.
+ *
+ * Status page
+ * -----------
+ * mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) with size up to one page
+ * maps a read-only struct mrlease_status.  Its event_seq changes with every
+ * queued record, so "anything new?" is a single load and no system call.
+ * Writable mappings fail with -EPERM, oversized ones or a nonzero offset with
+ * -EINVAL.
+ *
+ * ioctl argument structures
+ * -------------------------
+ * All fields are naturally aligned, without implicit padding.  Reserved
+ * fields and unknown flag bits must be zero (-EINVAL otherwise).  The size
+ * of each structure is encoded in the ioctl number; as with openat2(2), a
+ * newer (bigger) structure is accepted if its extra bytes are zero (else
+ * -E2BIG), an older (smaller) one is zero-extended, one smaller than the
+ * first version fails with -EINVAL.  Unknown ioctls fail with -ENOTTY.
+ *
+ * Errors common to all ioctls: -EFAULT (bad user pointer), -EINVAL (reserved
+ * field or unknown flag set, bad size), -EBADFD (no handshake yet), -ENOENT
+ * (no lease with that id in this context).  Per-call errors are listed at
+ * each structure.
+ */
+#ifndef _UAPI_LINUX_MRLEASE_H
+#define _UAPI_LINUX_MRLEASE_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/const.h>
+
+#define MRLEASE_DEVICE_NAME	"mrlease"
+#define MRLEASE_API		1
+
+/* Features, negotiated by MRLEASE_IOC_API. */
+#define MRLEASE_FEATURE_PIN		_BITULL(0) /* MRLEASE_REG_PIN */
+#define MRLEASE_FEATURE_STATUS_PAGE	_BITULL(1) /* mmap() of the status page */
+#define MRLEASE_FEATURE_WAIT_SELF	_BITULL(2) /* MRLEASE_REG_WAIT_SELF */
+#define MRLEASE_FEATURE_ALL		(MRLEASE_FEATURE_PIN |		\
+					 MRLEASE_FEATURE_STATUS_PAGE |	\
+					 MRLEASE_FEATURE_WAIT_SELF)
+
+/**
+ * struct mrlease_api - MRLEASE_IOC_API
+ * @api:	in: MRLEASE_API.  Any other value: -EINVAL.
+ * @features:	in: features wanted (unknown bits: -EINVAL);
+ *		out: features granted.
+ * @supported:	out: every feature this module supports.
+ * @event_size:	out: sizeof(struct mrlease_event) of this module.
+ * @status_size: out: size of struct mrlease_status of this module.
+ */
+struct mrlease_api {
+	__u64 api;
+	__u64 features;
+	__u64 supported;
+	__u32 event_size;
+	__u32 status_size;
+};
+
+/* Register flags. */
+#define MRLEASE_REG_PIN		_BITUL(0) /* pin the pages while ARMED/BROKEN */
+#define MRLEASE_REG_WAIT_SELF	_BITUL(1) /* keep pins on self-inflicted breaks */
+#define MRLEASE_REG_ALL		(MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF)
+
+/**
+ * struct mrlease_register - MRLEASE_IOC_REGISTER
+ * @addr:	in: start of the range (rounded down to a page).
+ * @len:	in: length in bytes (the end is rounded up to a page).
+ * @cookie:	in: opaque value echoed in every event of this lease.
+ * @flags:	in: MRLEASE_REG_*.  A flag whose feature was not negotiated
+ *		fails with -EOPNOTSUPP.
+ * @timeout_ms:	in: break timeout, 0 for the module default (parameter
+ *		break_timeout_ms); at most 3600000 (-EINVAL above).
+ * @id:		out: lease id, unique within the context, never 0.
+ * @generation:	out: generation of the lease, bumped by each restore.
+ *
+ * Errors: -EINVAL zero length, a range that wraps or reaches past the user
+ * address space; -EFAULT part of the range is not mapped; -EACCES a VM_IO /
+ * VM_PFNMAP mapping in the range; -EPERM the caller's mm is not the
+ * context's; -ENOMEM pinning would exceed RLIMIT_MEMLOCK, or out of memory;
+ * -EMFILE the per-context lease limit (parameter max_leases_per_ctx);
+ * -EUSERS the per-user limit (parameter max_leases_per_user); -EOPNOTSUPP
+ * the pages cannot be pinned.
+ */
+struct mrlease_register {
+	__u64 addr;
+	__u64 len;
+	__u64 cookie;
+	__u32 flags;
+	__u32 timeout_ms;
+	__u64 id;
+	__u64 generation;
+};
+
+/**
+ * struct mrlease_lease_ref - MRLEASE_IOC_UNREGISTER, MRLEASE_IOC_ACK
+ * @id:		in: lease id.
+ * @generation:	in: for ACK: the generation of the event being acknowledged;
+ *		for UNREGISTER: must be 0.
+ * @flags:	in: must be 0.
+ * @reserved:	must be 0.
+ *
+ * ACK errors: -ESTALE the generation is not the lease's current one;
+ * -EINVAL the lease is ARMED (nothing to acknowledge) or already ACKED;
+ * -ETIMEDOUT the lease was revoked before the ack came.
+ */
+struct mrlease_lease_ref {
+	__u64 id;
+	__u64 generation;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/**
+ * struct mrlease_restore - MRLEASE_IOC_RESTORE
+ * @id:		in: lease id.
+ * @flags:	in: must be 0.
+ * @reserved:	must be 0.
+ * @generation:	out: the new generation.
+ *
+ * Errors: -EBUSY the lease is ARMED; -EFAULT the range is no longer fully
+ * mapped; -EACCES a VM_IO / VM_PFNMAP mapping now in the range; -EPERM the
+ * caller's mm is not the context's; -ENOMEM as for register; -EAGAIN the
+ * range kept changing while it was being re-pinned.
+ */
+struct mrlease_restore {
+	__u64 id;
+	__u32 flags;
+	__u32 reserved;
+	__u64 generation;
+};
+
+/* Lease states, as in struct mrlease_query. */
+#define MRLEASE_STATE_ARMED	1
+#define MRLEASE_STATE_BROKEN	2
+#define MRLEASE_STATE_ACKED	3
+#define MRLEASE_STATE_REVOKED	4
+
+/* What backs the first page of a lease, as in struct mrlease_query. */
+#define MRLEASE_BACKING_ANON	1
+#define MRLEASE_BACKING_SHMEM	2
+#define MRLEASE_BACKING_FILE	3
+#define MRLEASE_BACKING_FSDAX	4
+
+/**
+ * struct mrlease_query - MRLEASE_IOC_QUERY
+ * @id:		in: lease id.
+ * @flags:	in: must be 0.
+ * @state:	out: MRLEASE_STATE_*.
+ * @generation:	out: current generation.
+ * @addr:	out: start of the (page-rounded) range.
+ * @len:	out: length of the range.
+ * @cookie:	out: the registered cookie.
+ * @lease_flags: out: MRLEASE_REG_* the lease was registered with.
+ * @backing:	out: MRLEASE_BACKING_* of the first page, at the last
+ *		register/restore.
+ * @pinned_pages: out: pages currently pinned by this lease.
+ * @dev:	out: for file backings, the device (new_encode_dev format).
+ * @ino:	out: for file backings, the inode number.
+ * @offset:	out: for file backings, file offset of @addr.
+ * @timeout_ms:	out: the lease's break timeout.
+ * @breaks:	out: how many times this lease was broken.
+ */
+struct mrlease_query {
+	__u64 id;
+	__u32 flags;
+	__u32 state;
+	__u64 generation;
+	__u64 addr;
+	__u64 len;
+	__u64 cookie;
+	__u32 lease_flags;
+	__u32 backing;
+	__u64 pinned_pages;
+	__u64 dev;
+	__u64 ino;
+	__u64 offset;
+	__u32 timeout_ms;
+	__u32 breaks;
+};
+
+#define MRLEASE_IOC_MAGIC	0xBD
+#define MRLEASE_IOC_API		_IOWR(MRLEASE_IOC_MAGIC, 0x00, struct mrlease_api)
+#define MRLEASE_IOC_REGISTER	_IOWR(MRLEASE_IOC_MAGIC, 0x01, struct mrlease_register)
+#define MRLEASE_IOC_UNREGISTER	_IOW(MRLEASE_IOC_MAGIC, 0x02, struct mrlease_lease_ref)
+#define MRLEASE_IOC_ACK		_IOW(MRLEASE_IOC_MAGIC, 0x03, struct mrlease_lease_ref)
+#define MRLEASE_IOC_RESTORE	_IOWR(MRLEASE_IOC_MAGIC, 0x04, struct mrlease_restore)
+#define MRLEASE_IOC_QUERY	_IOWR(MRLEASE_IOC_MAGIC, 0x05, struct mrlease_query)
+
+/* Event types. */
+#define MRLEASE_EVENT_DECOHERENCE	1 /* the range's translation changed */
+#define MRLEASE_EVENT_REVOKED		2 /* no ack within the break timeout */
+
+/* Event reasons: what changed the range (DECOHERENCE) or why it was revoked. */
+#define MRLEASE_REASON_UNMAP	1 /* munmap, mremap, mmap(MAP_FIXED) over it */
+#define MRLEASE_REASON_CLEAR	2 /* madvise(DONTNEED), truncate/punch, COW, reclaim */
+#define MRLEASE_REASON_MIGRATE	3 /* page migration to/from device memory */
+#define MRLEASE_REASON_EXIT	4 /* the address space is being torn down */
+#define MRLEASE_REASON_OTHER	5 /* another translation change */
+#define MRLEASE_REASON_TIMEOUT	6 /* REVOKED: break timeout expired */
+
+/* Event flags. */
+#define MRLEASE_EVENT_F_SELF	_BITUL(0) /* broken by the holder's own mm */
+#define MRLEASE_EVENT_F_KTHREAD	_BITUL(1) /* broken by a kernel thread */
+#define MRLEASE_EVENT_F_UNPINNED _BITUL(2) /* pins already dropped */
+
+/**
+ * struct mrlease_event - one record read() from the fd
+ * @type:	MRLEASE_EVENT_*, never 0.
+ * @reason:	MRLEASE_REASON_*.
+ * @id:		lease id.
+ * @cookie:	the lease's cookie.
+ * @generation:	generation of the lease that broke: pass it to MRLEASE_IOC_ACK.
+ * @start:	start of the affected part of the lease (clipped to it).
+ * @length:	length of the affected part.
+ * @flags:	MRLEASE_EVENT_F_*.
+ * @breaker_pid: thread-group id of the task that broke the lease, in the
+ *		reader's pid namespace; 0 for a kernel thread or a task the
+ *		reader cannot see.
+ * @breaker_comm: its comm, NUL-terminated.
+ * @reserved:	zero.
+ */
+struct mrlease_event {
+	__u32 type;
+	__u32 reason;
+	__u64 id;
+	__u64 cookie;
+	__u64 generation;
+	__u64 start;
+	__u64 length;
+	__u32 flags;
+	__s32 breaker_pid;
+	char breaker_comm[16];
+	__u64 reserved[3];
+};
+
+/**
+ * struct mrlease_status - the read-only status page
+ * @event_seq:	incremented with every queued record (new, widened or
+ *		replaced); compare with a previous value to learn of news.
+ * @pending:	records queued and not read yet.
+ * @broken:	leases in the BROKEN state (awaiting an ack).
+ * @reserved:	zero.
+ */
+struct mrlease_status {
+	__u64 event_seq;
+	__u64 pending;
+	__u64 broken;
+	__u64 reserved[5];
+};
+
+#endif /* _UAPI_LINUX_MRLEASE_H */
