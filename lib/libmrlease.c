@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * libmrlease: a thin, allocation-free wrapper around /dev/mrlease.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mrlease.h"
+
+#define MRLEASE_EXPORT __attribute__((visibility("default")))
+
+#define MRLEASE_DEV_PATH "/dev/" MRLEASE_DEVICE_NAME
+
+struct mrlease_ctx {
+	int fd;
+	const volatile struct mrlease_status *status;
+	size_t status_len;
+};
+
+static int neg_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
+{
+	struct mrlease_api api = {
+		.api = MRLEASE_API,
+		.features = MRLEASE_FEATURE_PIN | MRLEASE_FEATURE_STATUS_PAGE |
+			    MRLEASE_FEATURE_WAIT_SELF,
+	};
+	struct mrlease_ctx *ctx;
+	long page = sysconf(_SC_PAGESIZE);
+	void *status;
+	int ret;
+
+	if (!ctxp || flags)
+		return -EINVAL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->fd = open(MRLEASE_DEV_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (ctx->fd < 0) {
+		ret = neg_errno();
+		goto free_ctx;
+	}
+	if (ioctl(ctx->fd, MRLEASE_IOC_API, &api)) {
+		ret = neg_errno();
+		goto close_fd;
+	}
+	ctx->status_len = page > 0 ? (size_t)page : 4096;
+	status = mmap(NULL, ctx->status_len, PROT_READ, MAP_SHARED, ctx->fd, 0);
+	if (status == MAP_FAILED) {
+		ret = neg_errno();
+		goto close_fd;
+	}
+	ctx->status = status;
+	*ctxp = ctx;
+	return 0;
+
+close_fd:
+	close(ctx->fd);
+free_ctx:
+	free(ctx);
+	return ret;
+}
+
+MRLEASE_EXPORT void mrlease_close(struct mrlease_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	munmap((void *)ctx->status, ctx->status_len);
+	close(ctx->fd);
+	free(ctx);
+}
+
+MRLEASE_EXPORT int mrlease_get_fd(const struct mrlease_ctx *ctx)
+{
+	return ctx ? ctx->fd : -EINVAL;
+}
+
+MRLEASE_EXPORT int mrlease_register_timeout(struct mrlease_ctx *ctx,
+					    const void *addr, size_t len,
+					    uint64_t cookie, unsigned int flags,
+					    unsigned int timeout_ms,
+					    uint64_t *id)
+{
+	struct mrlease_register reg = {
+		.addr = (uintptr_t)addr,
+		.len = len,
+		.cookie = cookie,
+		.flags = flags,
+		.timeout_ms = timeout_ms,
+	};
+
+	if (!ctx || !id)
+		return -EINVAL;
+	if (ioctl(ctx->fd, MRLEASE_IOC_REGISTER, &reg))
+		return neg_errno();
+	*id = reg.id;
+	return 0;
+}
+
+MRLEASE_EXPORT int mrlease_register(struct mrlease_ctx *ctx, const void *addr,
+				    size_t len, uint64_t cookie,
+				    unsigned int flags, uint64_t *id)
+{
+	return mrlease_register_timeout(ctx, addr, len, cookie, flags, 0, id);
+}
+
+MRLEASE_EXPORT int mrlease_unregister(struct mrlease_ctx *ctx, uint64_t id)
+{
+	struct mrlease_lease_ref ref = { .id = id };
+
+	if (!ctx)
+		return -EINVAL;
+	return ioctl(ctx->fd, MRLEASE_IOC_UNREGISTER, &ref) ? neg_errno() : 0;
+}
+
+/* The fast-path check: one load from the kernel's read-only status page. */
+MRLEASE_EXPORT bool mrlease_pending(const struct mrlease_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->status->pending, __ATOMIC_RELAXED) != 0;
+}
+
+MRLEASE_EXPORT int mrlease_get_event(struct mrlease_ctx *ctx,
+				     struct mrlease_event *ev)
+{
+	ssize_t n;
+
+	if (!ctx || !ev)
+		return -EINVAL;
+	n = read(ctx->fd, ev, sizeof(*ev));
+	if (n < 0)
+		return neg_errno();
+	return n == sizeof(*ev) ? 0 : -EIO;
+}
+
+/*
+ * A REVOKED lease has nothing left to acknowledge: its pins are gone
+ * already.  Treat its ack as done so that one event loop serves both types.
+ */
+MRLEASE_EXPORT int mrlease_ack_event(struct mrlease_ctx *ctx,
+				     const struct mrlease_event *ev)
+{
+	struct mrlease_lease_ref ref;
+
+	if (!ctx || !ev)
+		return -EINVAL;
+	if (ev->type == MRLEASE_EVENT_REVOKED)
+		return 0;
+	memset(&ref, 0, sizeof(ref));
+	ref.id = ev->id;
+	ref.generation = ev->generation;
+	if (ioctl(ctx->fd, MRLEASE_IOC_ACK, &ref))
+		return errno == ETIMEDOUT ? 0 : neg_errno();
+	return 0;
+}
+
+MRLEASE_EXPORT int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
+				   uint64_t *generation)
+{
+	struct mrlease_restore res = { .id = id };
+
+	if (!ctx)
+		return -EINVAL;
+	if (ioctl(ctx->fd, MRLEASE_IOC_RESTORE, &res))
+		return neg_errno();
+	if (generation)
+		*generation = res.generation;
+	return 0;
+}
+
+MRLEASE_EXPORT int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,
+				 struct mrlease_info *info)
+{
+	struct mrlease_query q = { .id = id };
+
+	if (!ctx || !info)
+		return -EINVAL;
+	if (ioctl(ctx->fd, MRLEASE_IOC_QUERY, &q))
+		return neg_errno();
+	memset(info, 0, sizeof(*info));
+	info->id = q.id;
+	info->generation = q.generation;
+	info->addr = q.addr;
+	info->length = q.len;
+	info->cookie = q.cookie;
+	info->pinned_pages = q.pinned_pages;
+	info->dev = q.dev;
+	info->ino = q.ino;
+	info->offset = q.offset;
+	info->state = q.state;
+	info->flags = q.lease_flags;
+	info->backing = q.backing;
+	info->timeout_ms = q.timeout_ms;
+	info->breaks = q.breaks;
+	return 0;
+}
+
+/* Messages for the errnos whose meaning is specific to mrlease. */
+MRLEASE_EXPORT const char *mrlease_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return "success";
+	case ENOENT:
+		return "no such lease, or /dev/mrlease missing (is the mrlease module loaded? try: modprobe mrlease)";
+	case ENXIO:
+	case ENODEV:
+		return "mrlease device unavailable (is the mrlease module loaded?)";
+	case EBADFD:
+		return "mrlease context not initialised (API handshake missing)";
+	case EFAULT:
+		return "range not fully mapped";
+	case EACCES:
+		return "range contains an I/O or PFN mapping that cannot be leased";
+	case ENOMEM:
+		return "out of memory or RLIMIT_MEMLOCK exceeded";
+	case EMFILE:
+		return "too many leases on this context (max_leases_per_ctx)";
+	case EUSERS:
+		return "too many leases for this user (max_leases_per_user)";
+	case ESTALE:
+		return "event generation is stale (the lease was restored since)";
+	case ETIMEDOUT:
+		return "lease was revoked: the ack came after the break timeout";
+	case EBUSY:
+		return "lease is armed: nothing to restore";
+	case EPERM:
+		return "only the process that opened the context may register or restore";
+	case EAGAIN:
+		return "no event pending, or the range kept changing; try again";
+	case EOPNOTSUPP:
+		return "feature not supported by this mrlease module";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}
+
+MRLEASE_EXPORT const char *mrlease_reason_str(uint32_t reason)
+{
+	switch (reason) {
+	case MRLEASE_REASON_UNMAP:
+		return "unmap";
+	case MRLEASE_REASON_CLEAR:
+		return "clear";
+	case MRLEASE_REASON_MIGRATE:
+		return "migrate";
+	case MRLEASE_REASON_EXIT:
+		return "exit";
+	case MRLEASE_REASON_OTHER:
+		return "other";
+	case MRLEASE_REASON_TIMEOUT:
+		return "timeout";
+	default:
+		return "unknown";
+	}
+}
+
+MRLEASE_EXPORT const char *mrlease_state_str(uint32_t state)
+{
+	switch (state) {
+	case MRLEASE_STATE_ARMED:
+		return "armed";
+	case MRLEASE_STATE_BROKEN:
+		return "broken";
+	case MRLEASE_STATE_ACKED:
+		return "acked";
+	case MRLEASE_STATE_REVOKED:
+		return "revoked";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/*
+ * libmrlease: memory-region leases for RDMA libraries.
+ *
+ * Open a context, register a lease on the virtual range of each memory
+ * region, watch mrlease_get_fd() in your poll loop (or test
+ * mrlease_pending() on your fast path: one load, no system call), and for
+ * each event quiesce the traffic on that region, mrlease_ack_event(), then
+ * mrlease_restore() once the range is mapped again and re-register the MR.
+ *
+ * Every int-returning call returns 0 or a negative errno.
+ */
+#ifndef LIBMRLEASE_H
+#define LIBMRLEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/mrlease.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mrlease_ctx;
+
+/* mrlease_register() flags. */
+#define MRLEASE_PIN		MRLEASE_REG_PIN		/* pin while leased */
+#define MRLEASE_WAIT_SELF	MRLEASE_REG_WAIT_SELF	/* see the uapi header */
+
+/* What mrlease_query() reports of one lease. */
+struct mrlease_info {
+	uint64_t id;
+	uint64_t generation;
+	uint64_t addr;
+	uint64_t length;
+	uint64_t cookie;
+	uint64_t pinned_pages;
+	uint64_t dev;		/* file backings: device, new_encode_dev() */
+	uint64_t ino;		/* file backings: inode number */
+	uint64_t offset;	/* file backings: file offset of addr */
+	uint32_t state;		/* MRLEASE_STATE_* */
+	uint32_t flags;		/* MRLEASE_PIN, MRLEASE_WAIT_SELF */
+	uint32_t backing;	/* MRLEASE_BACKING_* */
+	uint32_t timeout_ms;
+	uint32_t breaks;
+	uint32_t reserved;
+};
+
+int mrlease_open(struct mrlease_ctx **ctx, unsigned int flags);
+void mrlease_close(struct mrlease_ctx *ctx);
+int mrlease_get_fd(const struct mrlease_ctx *ctx);
+
+int mrlease_register(struct mrlease_ctx *ctx, const void *addr, size_t len,
+		     uint64_t cookie, unsigned int flags, uint64_t *id);
+int mrlease_register_timeout(struct mrlease_ctx *ctx, const void *addr,
+			     size_t len, uint64_t cookie, unsigned int flags,
+			     unsigned int timeout_ms, uint64_t *id);
+int mrlease_unregister(struct mrlease_ctx *ctx, uint64_t id);
+
+bool mrlease_pending(const struct mrlease_ctx *ctx);
+int mrlease_get_event(struct mrlease_ctx *ctx, struct mrlease_event *ev);
+int mrlease_ack_event(struct mrlease_ctx *ctx, const struct mrlease_event *ev);
+int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
+		    uint64_t *generation);
+int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,
+		  struct mrlease_info *info);
+
+const char *mrlease_strerror(int err);
+const char *mrlease_reason_str(uint32_t reason);
+const char *mrlease_state_str(uint32_t state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBMRLEASE_H */
