@@ -7,6 +7,7 @@
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
@@ -36,13 +37,17 @@ static int mrl_open(struct inode *inode, struct file *file)
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
 	ctx->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	ctx->owner = get_pid(task_tgid(current));
+	get_task_comm(ctx->owner_comm, current->group_leader);
+	ctx->uid = current_uid();
 	mutex_init(&ctx->mutex);
-	xa_init_flags(&ctx->leases, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&ctx->leases);
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->events);
 	init_waitqueue_head(&ctx->wait);
 
 	file->private_data = ctx;
+	atomic_inc(&mrl_stats.contexts);
 	return nonseekable_open(inode, file);
 
 free_status:
@@ -57,13 +62,14 @@ static int mrl_release(struct inode *inode, struct file *file)
 	struct mrl_ctx *ctx = file->private_data;
 
 	mrl_lease_destroy_all(ctx);
-	xa_destroy(&ctx->leases);
 	mrl_user_put(ctx->user);
+	put_pid(ctx->owner);
 	put_pid_ns(ctx->pid_ns);
 	mmdrop(ctx->mm);
 	/* A status mapping, if any, keeps its own reference to the page. */
 	free_page((unsigned long)ctx->status);
 	kfree(ctx);
+	atomic_dec(&mrl_stats.contexts);
 	return 0;
 }
 

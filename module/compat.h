@@ -25,4 +25,11 @@ static inline void mrl_compat_vm_flags_mod(struct vm_area_struct *vma,
 }
 #endif
 
+/* The attributes of a netlink dump request. */
+#ifdef MRL_COMPAT_HAVE_GENL_INFO_DUMP
+#define mrl_compat_dump_attrs(cb)	(genl_info_dump(cb)->attrs)
+#else
+#define mrl_compat_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
+#endif
+
 #endif /* MRLEASE_COMPAT_H */

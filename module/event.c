@@ -85,7 +85,7 @@ static void mrl_event_unpop(struct mrl_ctx *ctx, const struct mrlease_event *ev)
 	struct mrl_lease *lease;
 
 	spin_lock(&ctx->lock);
-	lease = xa_load(&ctx->leases, ev->id);
+	lease = mrl_registry_find_own(ctx, ev->id);
 	if (lease && list_empty(&lease->event_node) &&
 	    lease->event.generation == ev->generation) {
 		list_add(&lease->event_node, &ctx->events);

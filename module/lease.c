@@ -14,7 +14,11 @@
 #include <linux/kdev_t.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pid.h>
 #include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/timekeeping.h>
+#include <linux/cred.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/magic.h>
@@ -29,10 +33,7 @@
 static struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id)
 {
 	lockdep_assert_held(&ctx->mutex);
-
-	if (!id || id > U32_MAX)
-		return NULL;
-	return xa_load(&ctx->leases, id);
+	return mrl_registry_find_own(ctx, id);
 }
 
 /* Detach the pins so that whoever holds them can drop them unlocked. */
@@ -74,6 +75,25 @@ static void mrl_lease_unpin_work(struct work_struct *work)
 	mrl_pins_put(lease->ctx->mm, &pins);
 }
 
+/*
+ * BROKEN -> REVOKED, as after a break timeout: the pins go to the caller so
+ * that the breaker can go on.  Under ctx->lock.
+ */
+static struct mrl_pins mrl_lease_revoke_locked(struct mrl_lease *lease,
+					       u32 reason)
+{
+	struct mrl_pins pins;
+
+	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
+	lease->revokes++;
+	atomic64_inc(&mrl_stats.revokes);
+	lease->event.type = MRLEASE_EVENT_REVOKED;
+	lease->event.reason = reason;
+	lease->event.flags |= MRLEASE_EVENT_F_UNPINNED;
+	mrl_event_queue(lease->ctx, lease);
+	return pins;
+}
+
 /* No ack within the break timeout: revoke, so the breaker can go on. */
 static void mrl_lease_timeout_work(struct work_struct *work)
 {
@@ -81,17 +101,25 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 					       struct mrl_lease, timeout_work);
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrl_pins pins = {};
+	bool revoked = false;
 
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_BROKEN) {
-		pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
-		lease->event.type = MRLEASE_EVENT_REVOKED;
-		lease->event.reason = MRLEASE_REASON_TIMEOUT;
-		lease->event.flags |= MRLEASE_EVENT_F_UNPINNED;
-		mrl_event_queue(ctx, lease);
+		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT);
+		revoked = true;
 	}
 	spin_unlock(&ctx->lock);
 	mrl_pins_put(ctx->mm, &pins);
+	if (revoked)
+		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
+}
+
+static void mrl_lease_ntf_work(struct work_struct *work)
+{
+	struct mrl_lease *lease = container_of(work, struct mrl_lease,
+					       ntf_work);
+
+	mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
 }
 
 static void mrl_event_fill_breaker(struct mrl_ctx *ctx,
@@ -107,41 +135,21 @@ static void mrl_event_fill_breaker(struct mrl_ctx *ctx,
 }
 
 /*
- * Called from the notifier, under ctx->lock, for a change of the
- * translation of [start, end).  Never sleeps.
+ * ARMED -> BROKEN: fill and queue the lease's record.  @current is the
+ * breaker.  Under ctx->lock; never sleeps.
  */
-void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end)
+static void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
+				  unsigned long start, unsigned long end)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
 	bool exiting = reason == MRLEASE_REASON_EXIT;
 	bool self;
 
-	lockdep_assert_held(&ctx->lock);
-	start = max(start, lease->start);
-	end = min(end, lease->end);
-	if (start >= end)
-		return;
-
-	if (lease->state != MRLEASE_STATE_ARMED) {
-		/* Widen a record the holder has not read yet. */
-		if (lease->state == MRLEASE_STATE_BROKEN &&
-		    !list_empty(&lease->event_node)) {
-			u64 ev_end = max_t(u64, ev->start + ev->length, end);
-
-			ev->start = min_t(u64, ev->start, start);
-			ev->length = ev_end - ev->start;
-			mrl_event_queue(ctx, lease);
-		}
-		/* A dying holder cannot ack: let the breaker go now. */
-		if (exiting && lease->pins.pages)
-			schedule_work(&lease->unpin_work);
-		return;
-	}
-
 	lease->state = MRLEASE_STATE_BROKEN;
 	lease->breaks++;
+	lease->last_break_ns = ktime_get_real_ns();
+	atomic64_inc(&mrl_stats.breaks);
 	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
 
 	memset(ev, 0, sizeof(*ev));
@@ -171,6 +179,68 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		}
 	}
 	mrl_event_queue(ctx, lease);
+	if (mrl_netlink_has_listeners())
+		schedule_work(&lease->ntf_work);
+}
+
+/*
+ * Called from the notifier, under ctx->lock, for a change of the
+ * translation of [start, end).  Never sleeps.
+ */
+void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
+		     unsigned long end)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+	struct mrlease_event *ev = &lease->event;
+
+	lockdep_assert_held(&ctx->lock);
+	start = max(start, lease->start);
+	end = min(end, lease->end);
+	if (start >= end)
+		return;
+
+	if (lease->state == MRLEASE_STATE_ARMED) {
+		mrl_lease_break_armed(lease, reason, start, end);
+		return;
+	}
+	/* Widen a record the holder has not read yet. */
+	if (lease->state == MRLEASE_STATE_BROKEN &&
+	    !list_empty(&lease->event_node)) {
+		u64 ev_end = max_t(u64, ev->start + ev->length, end);
+
+		ev->start = min_t(u64, ev->start, start);
+		ev->length = ev_end - ev->start;
+		mrl_event_queue(ctx, lease);
+	}
+	/* A dying holder cannot ack: let the breaker go now. */
+	if (reason == MRLEASE_REASON_EXIT && lease->pins.pages)
+		schedule_work(&lease->unpin_work);
+}
+
+/*
+ * Administrative revoke (netlink): break the lease if it is armed, then
+ * revoke it as a timeout would.  Caller holds the registry lock, which keeps
+ * the lease and its context alive.
+ */
+int mrl_lease_revoke(struct mrl_lease *lease)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_pins pins = {};
+	int ret = 0;
+
+	spin_lock(&ctx->lock);
+	if (lease->state == MRLEASE_STATE_ARMED)
+		mrl_lease_break_armed(lease, MRLEASE_REASON_ADMIN,
+				      lease->start, lease->end);
+	if (lease->state == MRLEASE_STATE_BROKEN)
+		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN);
+	else
+		ret = -EINVAL;
+	spin_unlock(&ctx->lock);
+	mrl_pins_put(ctx->mm, &pins);
+	if (!ret)
+		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
+	return ret;
 }
 
 /* vma_is_shmem() is not exported; tmpfs and shared anonymous memory are. */
@@ -180,31 +250,47 @@ static bool mrl_vma_is_shmem(struct vm_area_struct *vma)
 	       file_inode(vma->vm_file)->i_sb->s_magic == TMPFS_MAGIC;
 }
 
+/*
+ * Record what backs the first page.  The old path reference goes to @old
+ * for the caller to drop outside the locks.  Under ctx->mutex and mmap_lock.
+ */
 static void mrl_lease_note_backing(struct mrl_lease *lease,
-				   struct vm_area_struct *vma)
+				   struct vm_area_struct *vma,
+				   struct path *old)
 {
+	struct mrl_ctx *ctx = lease->ctx;
 	struct inode *inode;
+	struct path path = {};
+	u32 backing;
 
+	if (vma_is_anonymous(vma))
+		backing = MRLEASE_BACKING_ANON;
+	else if (mrl_vma_is_shmem(vma))
+		backing = MRLEASE_BACKING_SHMEM;
+	else if (vma_is_fsdax(vma))
+		backing = MRLEASE_BACKING_FSDAX;
+	else
+		backing = MRLEASE_BACKING_FILE;
+	if (vma->vm_file) {
+		path = vma->vm_file->f_path;
+		path_get(&path);
+	}
+
+	spin_lock(&ctx->lock);
+	*old = lease->path;
+	lease->path = path;
+	lease->backing = backing;
 	lease->dev = 0;
 	lease->ino = 0;
 	lease->offset = 0;
-	if (vma_is_anonymous(vma)) {
-		lease->backing = MRLEASE_BACKING_ANON;
-		return;
+	if (vma->vm_file) {
+		inode = file_inode(vma->vm_file);
+		lease->dev = new_encode_dev(inode->i_sb->s_dev);
+		lease->ino = inode->i_ino;
+		lease->offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+				(lease->start - vma->vm_start);
 	}
-	if (mrl_vma_is_shmem(vma))
-		lease->backing = MRLEASE_BACKING_SHMEM;
-	else if (vma_is_fsdax(vma))
-		lease->backing = MRLEASE_BACKING_FSDAX;
-	else
-		lease->backing = MRLEASE_BACKING_FILE;
-	if (!vma->vm_file)
-		return;
-	inode = file_inode(vma->vm_file);
-	lease->dev = new_encode_dev(inode->i_sb->s_dev);
-	lease->ino = inode->i_ino;
-	lease->offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
-			(lease->start - vma->vm_start);
+	spin_unlock(&ctx->lock);
 }
 
 /*
@@ -220,6 +306,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	struct vm_area_struct *vma;
 	unsigned long addr = lease->start;
 	unsigned int flags = FOLL_WRITE | FOLL_LONGTERM;
+	struct path old_path = {};
 	int ret = 0;
 
 	if (mmap_read_lock_killable(mm))
@@ -235,7 +322,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			break;
 		}
 		if (addr == lease->start)
-			mrl_lease_note_backing(lease, vma);
+			mrl_lease_note_backing(lease, vma, &old_path);
 		if (!(vma->vm_flags & VM_WRITE))
 			flags &= ~FOLL_WRITE;
 		if (vma->vm_file && !mrl_vma_is_shmem(vma))
@@ -244,6 +331,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 		vma = find_vma(mm, addr);
 	}
 	mmap_read_unlock(mm);
+	path_put(&old_path);
 	*gup_flags = flags;
 	return ret;
 }
@@ -286,24 +374,36 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	return -EAGAIN;
 }
 
-/* Tear a lease down.  Its id must already be gone from ctx->leases. */
-static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease)
+/* Tear a lease down.  Caller holds ctx->mutex. */
+static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
+			      bool published)
 {
 	struct mrl_pins pins;
+	struct path path;
 
+	mrl_registry_remove(lease->id);
 	/* Waits for a running callback; none can start after it. */
 	mmu_interval_notifier_remove(&lease->notifier);
 	cancel_work_sync(&lease->unpin_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
+	cancel_work_sync(&lease->ntf_work);
 
 	spin_lock(&ctx->lock);
 	pins = mrl_lease_leave_broken(lease, 0);
+	path = lease->path;
+	lease->path = (struct path){};
 	spin_unlock(&ctx->lock);
 	mrl_pins_put(ctx->mm, &pins);
+	path_put(&path);
 
+	if (published) {
+		list_del(&lease->ctx_node);
+		atomic64_inc(&mrl_stats.unregisters);
+		mrl_netlink_notify(lease, MRLEASE_NTF_UNREGISTER);
+	}
 	ctx->nr_leases--;
 	mrl_user_uncharge_lease(ctx->user);
-	kfree(lease);
+	kfree_rcu(lease, rcu);
 }
 
 static int mrl_range_from_user(u64 addr, u64 len, unsigned long *start,
@@ -353,6 +453,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	INIT_LIST_HEAD(&lease->event_node);
 	INIT_WORK(&lease->unpin_work, mrl_lease_unpin_work);
 	INIT_DELAYED_WORK(&lease->timeout_work, mrl_lease_timeout_work);
+	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
 
 	mutex_lock(&ctx->mutex);
 	if (ctx->nr_leases >= READ_ONCE(mrl_max_leases_per_ctx)) {
@@ -364,9 +465,8 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 		goto free_lease;
 	}
 	/* Reserve the id; the lease is published once it is armed. */
-	ret = xa_alloc_cyclic(&ctx->leases, &id, NULL, xa_limit_32b,
-			      &ctx->next_id, GFP_KERNEL_ACCOUNT);
-	if (ret < 0)
+	ret = mrl_registry_reserve(&id);
+	if (ret)
 		goto uncharge_user;
 	lease->id = id;
 	ret = mmu_interval_notifier_insert(&lease->notifier, ctx->mm, start,
@@ -377,17 +477,20 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 
 	ret = mrl_lease_arm(ctx, lease);
 	if (ret) {
-		xa_erase(&ctx->leases, id);
-		mrl_lease_destroy(ctx, lease);
+		mrl_lease_destroy(ctx, lease, false);
 		goto unlock;
 	}
-	xa_store(&ctx->leases, id, lease, GFP_KERNEL_ACCOUNT);
+	list_add_tail(&lease->ctx_node, &ctx->leases);
+	mrl_registry_publish(lease);
+	atomic64_inc(&mrl_stats.registers);
 	reg->id = id;
 	reg->generation = lease->generation;
-	goto unlock;
+	mrl_netlink_notify(lease, MRLEASE_NTF_REGISTER);
+	mutex_unlock(&ctx->mutex);
+	return 0;
 
 release_id:
-	xa_erase(&ctx->leases, id);
+	mrl_registry_remove(id);
 uncharge_user:
 	mrl_user_uncharge_lease(ctx->user);
 free_lease:
@@ -405,10 +508,8 @@ int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *re
 		return -EINVAL;
 	mutex_lock(&ctx->mutex);
 	lease = mrl_lease_lookup(ctx, ref->id);
-	if (lease) {
-		xa_erase(&ctx->leases, lease->id);
-		mrl_lease_destroy(ctx, lease);
-	}
+	if (lease)
+		mrl_lease_destroy(ctx, lease, true);
 	mutex_unlock(&ctx->mutex);
 	return lease ? 0 : -ENOENT;
 }
@@ -436,13 +537,21 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		ret = -EINVAL;
 	else
 		ret = 0;
-	if (!ret)
+	if (!ret) {
 		pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_ACKED);
+		lease->acks++;
+		lease->last_ack_ns = ktime_get_real_ns() - lease->last_break_ns;
+		atomic64_inc(&mrl_stats.acks);
+		mrl_stats_ack_latency(lease->last_ack_ns);
+	}
 	spin_unlock(&ctx->lock);
 	if (!ret) {
 		/* The timeout work rechecks the state: no need to wait. */
 		cancel_delayed_work(&lease->timeout_work);
 		mrl_pins_put(ctx->mm, &pins);
+		/* The monitor must see the break before its ack. */
+		flush_work(&lease->ntf_work);
+		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);
 	}
 unlock:
 	mutex_unlock(&ctx->mutex);
@@ -491,7 +600,12 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 		spin_unlock(&ctx->lock);
 		goto unlock;
 	}
+	spin_lock(&ctx->lock);
+	lease->restores++;
+	spin_unlock(&ctx->lock);
+	atomic64_inc(&mrl_stats.restores);
 	res->generation = lease->generation;
+	mrl_netlink_notify(lease, MRLEASE_NTF_RESTORE);
 unlock:
 	mutex_unlock(&ctx->mutex);
 	return ret;
@@ -522,7 +636,7 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	q->state = lease->state;
 	q->generation = lease->generation;
 	q->pinned_pages = lease->pins.nr;
-	q->breaks = lease->breaks;
+	q->breaks = min_t(u64, lease->breaks, U32_MAX);
 	spin_unlock(&ctx->lock);
 	mutex_unlock(&ctx->mutex);
 	return 0;
@@ -530,14 +644,61 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 
 void mrl_lease_destroy_all(struct mrl_ctx *ctx)
 {
-	struct mrl_lease *lease;
-	unsigned long id;
+	struct mrl_lease *lease, *tmp;
 
 	mutex_lock(&ctx->mutex);
-	xa_for_each(&ctx->leases, id, lease) {
-		xa_erase(&ctx->leases, id);
-		mrl_lease_destroy(ctx, lease);
+	list_for_each_entry_safe(lease, tmp, &ctx->leases, ctx_node) {
+		mrl_lease_destroy(ctx, lease, true);
 		cond_resched();
 	}
 	mutex_unlock(&ctx->mutex);
+}
+
+/* May the caller of a netlink request see @lease? */
+bool mrl_lease_visible(struct mrl_lease *lease, bool admin)
+{
+	return admin || uid_eq(lease->ctx->uid, current_uid());
+}
+
+void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->id = lease->id;
+	snap->addr = lease->start;
+	snap->len = lease->end - lease->start;
+	snap->cookie = lease->cookie;
+	snap->flags = lease->flags;
+	snap->timeout_ms = lease->timeout_ms;
+	snap->owner_pid = pid_nr_ns(ctx->owner, task_active_pid_ns(current));
+	memcpy(snap->owner_comm, ctx->owner_comm, sizeof(snap->owner_comm));
+	snap->uid = ctx->uid;
+
+	spin_lock(&ctx->lock);
+	snap->state = lease->state;
+	snap->generation = lease->generation;
+	snap->pinned_pages = lease->pins.nr;
+	snap->backing = lease->backing;
+	snap->dev = lease->dev;
+	snap->ino = lease->ino;
+	snap->offset = lease->offset;
+	snap->path = lease->path;
+	path_get(&snap->path);
+	snap->breaks = lease->breaks;
+	snap->acks = lease->acks;
+	snap->restores = lease->restores;
+	snap->revokes = lease->revokes;
+	snap->last_break_ns = lease->last_break_ns;
+	snap->last_ack_ns = lease->last_ack_ns;
+	snap->reason = lease->event.reason;
+	snap->breaker_pid = lease->event.breaker_pid;
+	memcpy(snap->breaker_comm, lease->event.breaker_comm,
+	       sizeof(snap->breaker_comm));
+	spin_unlock(&ctx->lock);
+}
+
+void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap)
+{
+	path_put(&snap->path);
 }

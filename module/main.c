@@ -26,16 +26,25 @@ static int __init mrl_init(void)
 {
 	int ret;
 
-	ret = mrl_cdev_init();
+	/* Leases notify the family: it must exist before the device. */
+	ret = mrl_netlink_init();
 	if (ret)
 		return ret;
+	ret = mrl_cdev_init();
+	if (ret)
+		goto uninit_netlink;
 	pr_debug("loaded, API %d\n", MRLEASE_API);
 	return 0;
+
+uninit_netlink:
+	mrl_netlink_uninit();
+	return ret;
 }
 
 static void __exit mrl_exit(void)
 {
 	mrl_cdev_uninit();
+	mrl_netlink_uninit();
 	mrl_user_uninit();
 }
 

@@ -8,6 +8,8 @@
 
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/path.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -15,6 +17,7 @@
 #include <uapi/linux/mrlease.h>
 
 struct pid_namespace;
+struct pid;
 
 /* Module parameters (main.c). */
 extern unsigned int mrl_break_timeout_ms;
@@ -34,13 +37,15 @@ struct mrl_user;
 struct mrl_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed opener's mm */
 	struct pid_namespace *pid_ns;	/* opener's, for breaker pids */
+	struct pid *owner;		/* opener's thread group */
+	char owner_comm[TASK_COMM_LEN];
+	kuid_t uid;
 	struct mrl_user *user;
 	u64 features;
 	bool api_done;
 
 	struct mutex mutex;		/* create, arm, destroy leases */
-	struct xarray leases;		/* id -> struct mrl_lease */
-	u32 next_id;
+	struct list_head leases;	/* struct mrl_lease.ctx_node */
 	unsigned int nr_leases;
 
 	spinlock_t lock;		/* states, events, status page */
@@ -60,27 +65,59 @@ struct mrl_pins {
 struct mrl_lease {
 	struct mmu_interval_notifier notifier;
 	struct mrl_ctx *ctx;
-	u32 id;
+	struct list_head ctx_node;	/* on ctx->leases, under ctx->mutex */
+	struct rcu_head rcu;		/* registry lookups run under RCU */
+	u32 id;				/* in the global registry */
 	u32 flags;			/* MRLEASE_REG_* */
 	u32 timeout_ms;
 	unsigned long start, end;	/* page aligned, end exclusive */
 	u64 cookie;
 
-	/* Filled at each arm; read under ctx->mutex. */
+	/* Filled at each arm, under ctx->mutex and ctx->lock. */
 	u32 backing;
 	u64 dev, ino, offset;
+	struct path path;		/* file backings */
 
 	/* Under ctx->lock. */
 	u32 state;			/* MRLEASE_STATE_* or 0 while arming */
 	u64 generation;
-	u32 breaks;
+	u64 breaks, acks, restores, revokes;
+	u64 last_break_ns;		/* CLOCK_REALTIME */
+	u64 last_ack_ns;		/* how long the last ack took */
 	struct list_head event_node;	/* on ctx->events while queued */
 	struct mrlease_event event;
 	struct mrl_pins pins;
 
 	struct work_struct unpin_work;	/* drop pins outside the notifier */
 	struct delayed_work timeout_work;
+	struct work_struct ntf_work;	/* tell the monitor group of a break */
 };
+
+/* A consistent copy of a lease for netlink, taken under the locks. */
+struct mrl_lease_snapshot {
+	u64 id, addr, len, cookie, generation, pinned_pages;
+	u64 dev, ino, offset;
+	u64 breaks, acks, restores, revokes, last_break_ns, last_ack_ns;
+	u32 flags, state, backing, timeout_ms;
+	struct path path;		/* referenced; mrl_lease_snapshot_put() */
+	pid_t owner_pid;		/* in the viewer's pid namespace */
+	char owner_comm[TASK_COMM_LEN];
+	kuid_t uid;
+	u32 reason;			/* of the last break or revoke */
+	pid_t breaker_pid;
+	char breaker_comm[TASK_COMM_LEN];
+};
+
+/* Global counters since load (registry.c). */
+struct mrl_stats {
+	atomic_t contexts;
+	atomic64_t leases;
+	atomic64_t pinned_pages;
+	atomic64_t registers, breaks, acks, restores, revokes, unregisters;
+	atomic64_t ack_hist[MRLEASE_ACK_HIST_BUCKETS];
+};
+
+extern struct mrl_stats mrl_stats;
 
 /* cdev.c */
 int mrl_cdev_init(void);
@@ -93,6 +130,10 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref);
 int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res);
 int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q);
 void mrl_lease_destroy_all(struct mrl_ctx *ctx);
+void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap);
+void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
+bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
+int mrl_lease_revoke(struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		     unsigned long end);
 
@@ -101,6 +142,24 @@ void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease);
 void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease);
 ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 		       bool nonblock);
+
+/* netlink.c */
+int mrl_netlink_init(void);
+void mrl_netlink_uninit(void);
+bool mrl_netlink_has_listeners(void);
+void mrl_netlink_notify(struct mrl_lease *lease, u32 ntf);
+
+/* registry.c: global lease ids, for netlink and unique across contexts */
+int mrl_registry_reserve(u32 *id);
+void mrl_registry_publish(struct mrl_lease *lease);
+void mrl_registry_remove(u32 id);
+struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id);
+struct mrl_lease *mrl_registry_find(u64 id);
+void mrl_registry_lock(void);
+void mrl_registry_unlock(void);
+unsigned int mrl_registry_seq(void);
+struct mrl_lease *mrl_registry_next(unsigned long *id);
+void mrl_stats_ack_latency(u64 ns);
 
 /* notifier.c */
 extern const struct mmu_interval_notifier_ops mrl_notifier_ops;

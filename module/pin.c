@@ -76,6 +76,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		cond_resched();
 	}
 	pins->nr = nr;
+	atomic64_add(nr, &mrl_stats.pinned_pages);
 	return 0;
 
 unpin:
@@ -95,6 +96,7 @@ void mrl_pins_put(struct mm_struct *mm, struct mrl_pins *pins)
 		return;
 	mrl_pins_release(pins, pins->nr);
 	atomic64_sub(pins->nr, &mm->pinned_vm);
+	atomic64_sub(pins->nr, &mrl_stats.pinned_pages);
 	kvfree(pins->pages);
 	pins->pages = NULL;
 	pins->nr = 0;

@@ -148,7 +148,7 @@ struct mrlease_api {
  *		fails with -EOPNOTSUPP.
  * @timeout_ms:	in: break timeout, 0 for the module default (parameter
  *		break_timeout_ms); at most 3600000 (-EINVAL above).
- * @id:		out: lease id, unique within the context, never 0.
+ * @id:		out: lease id, unique among all contexts, never 0.
  * @generation:	out: generation of the lease, bumped by each restore.
  *
  * Errors: -EINVAL zero length, a range that wraps or reaches past the user
@@ -275,6 +275,7 @@ struct mrlease_query {
 #define MRLEASE_REASON_EXIT	4 /* the address space is being torn down */
 #define MRLEASE_REASON_OTHER	5 /* another translation change */
 #define MRLEASE_REASON_TIMEOUT	6 /* REVOKED: break timeout expired */
+#define MRLEASE_REASON_ADMIN	7 /* revoked by an administrator (netlink) */
 
 /* Event flags. */
 #define MRLEASE_EVENT_F_SELF	_BITUL(0) /* broken by the holder's own mm */
@@ -325,5 +326,127 @@ struct mrlease_status {
 	__u64 broken;
 	__u64 reserved[5];
 };
+
+/*
+ * Generic netlink family "mrlease" (version 1)
+ * --------------------------------------------
+ * For operators: who holds which lease, why a truncate waits, and what the
+ * module is doing.  Requesting the family autoloads the module.  Lease ids
+ * are unique across all contexts, so an id names one lease here and in the
+ * ioctls.  Unprivileged callers see only leases of their own uid; commands
+ * marked (admin) need CAP_SYS_ADMIN (-EPERM otherwise).  Attribute policies
+ * are strict: unknown attributes, wrong lengths and attributes a command does
+ * not take are rejected with -EINVAL and an extended-ACK message.
+ *
+ * MRLEASE_CMD_LEASE_GET
+ *	do: MRLEASE_A_LEASE_ID required; -ENOENT if there is no such lease
+ *	visible to the caller.  dump: every visible lease, optionally only those
+ *	of MRLEASE_A_OWNER_PID.  Replies carry the lease attributes (ID,
+ *	OWNER_PID, OWNER_COMM, OWNER_UID, ADDR, LEN, COOKIE, FLAGS, STATE,
+ *	GENERATION, PINNED_PAGES, BACKING, TIMEOUT_MS, counters, last break; for
+ *	file backings PATH, DEV, INO, OFFSET).  A dump that raced with lease
+ *	creation or removal is flagged NLM_F_DUMP_INTR.
+ * MRLEASE_CMD_LEASE_REVOKE (admin)
+ *	do: MRLEASE_A_LEASE_ID required.  Breaks the lease if it is armed and
+ *	revokes it exactly as a break timeout would, with reason
+ *	MRLEASE_REASON_ADMIN: pins dropped, a waiting breaker goes on.
+ * MRLEASE_CMD_STATS_GET
+ *	do: global counters (MRLEASE_A_STATS_*) and MRLEASE_A_STATS_ACK_HIST, a
+ *	nest whose attribute of type i + 1 (a u64) counts acks that came within
+ *	[2^i, 2^(i+1)) microseconds of their break (i = 0 also counts < 1 us).
+ * MRLEASE_CMD_CONFIG_GET
+ *	do: MRLEASE_A_CFG_* (the module parameters).
+ * MRLEASE_CMD_CONFIG_SET (admin)
+ *	do: any of MRLEASE_A_CFG_*; BREAK_TIMEOUT_MS in [1, 3600000], limits
+ *	at least 1 (-ERANGE otherwise).
+ * MRLEASE_CMD_LEASE_NTF
+ *	sent to the "monitor" multicast group (joining it needs CAP_SYS_ADMIN)
+ *	on MRLEASE_NTF_* changes: MRLEASE_A_NTF says which, with the lease
+ *	attributes; breaks and revokes add REASON, BREAKER_PID, BREAKER_COMM.
+ *
+ * All integers are in host byte order.  u64 attributes are padded with
+ * MRLEASE_A_PAD.  Times are CLOCK_REALTIME nanoseconds.
+ */
+#define MRLEASE_GENL_NAME		"mrlease"
+#define MRLEASE_GENL_VERSION		1
+#define MRLEASE_GENL_MCGRP_MONITOR	"monitor"
+
+enum mrlease_nl_cmd {
+	MRLEASE_CMD_UNSPEC,
+	MRLEASE_CMD_LEASE_GET,
+	MRLEASE_CMD_LEASE_REVOKE,
+	MRLEASE_CMD_STATS_GET,
+	MRLEASE_CMD_CONFIG_GET,
+	MRLEASE_CMD_CONFIG_SET,
+	MRLEASE_CMD_LEASE_NTF,
+
+	__MRLEASE_CMD_MAX,
+	MRLEASE_CMD_MAX = __MRLEASE_CMD_MAX - 1
+};
+
+/* MRLEASE_A_NTF values: what happened to the lease. */
+enum mrlease_nl_ntf {
+	MRLEASE_NTF_UNSPEC,
+	MRLEASE_NTF_REGISTER,
+	MRLEASE_NTF_BREAK,
+	MRLEASE_NTF_ACK,
+	MRLEASE_NTF_RESTORE,
+	MRLEASE_NTF_REVOKE,
+	MRLEASE_NTF_UNREGISTER,
+
+	__MRLEASE_NTF_MAX,
+	MRLEASE_NTF_MAX = __MRLEASE_NTF_MAX - 1
+};
+
+/* Attributes; append only.  Types in brackets. */
+enum mrlease_nl_attr {
+	MRLEASE_A_UNSPEC,
+	MRLEASE_A_PAD,
+	MRLEASE_A_LEASE_ID,		/* u64 */
+	MRLEASE_A_OWNER_PID,		/* u32: thread-group id, caller's pid ns */
+	MRLEASE_A_OWNER_COMM,		/* string */
+	MRLEASE_A_OWNER_UID,		/* u32: in the caller's user ns */
+	MRLEASE_A_ADDR,			/* u64 */
+	MRLEASE_A_LEN,			/* u64 */
+	MRLEASE_A_COOKIE,		/* u64 */
+	MRLEASE_A_FLAGS,		/* u32: MRLEASE_REG_* */
+	MRLEASE_A_STATE,		/* u32: MRLEASE_STATE_* */
+	MRLEASE_A_GENERATION,		/* u64 */
+	MRLEASE_A_PINNED_PAGES,		/* u64 */
+	MRLEASE_A_BACKING,		/* u32: MRLEASE_BACKING_* */
+	MRLEASE_A_PATH,			/* string: as the owner's root sees it */
+	MRLEASE_A_DEV,			/* u64: new_encode_dev() */
+	MRLEASE_A_INO,			/* u64 */
+	MRLEASE_A_OFFSET,		/* u64 */
+	MRLEASE_A_TIMEOUT_MS,		/* u32 */
+	MRLEASE_A_BREAKS,		/* u64 */
+	MRLEASE_A_ACKS,			/* u64 */
+	MRLEASE_A_RESTORES,		/* u64 */
+	MRLEASE_A_REVOKES,		/* u64 */
+	MRLEASE_A_LAST_BREAK_NS,	/* u64: when the lease last broke */
+	MRLEASE_A_LAST_ACK_NS,		/* u64: how long its last ack took */
+	MRLEASE_A_NTF,			/* u32: MRLEASE_NTF_* */
+	MRLEASE_A_REASON,		/* u32: MRLEASE_REASON_* */
+	MRLEASE_A_BREAKER_PID,		/* u32 */
+	MRLEASE_A_BREAKER_COMM,		/* string */
+	MRLEASE_A_STATS_CONTEXTS,	/* u64: open contexts */
+	MRLEASE_A_STATS_LEASES,		/* u64: leases now */
+	MRLEASE_A_STATS_PINNED_PAGES,	/* u64: pages pinned now */
+	MRLEASE_A_STATS_REGISTERS,	/* u64: counters since load */
+	MRLEASE_A_STATS_BREAKS,		/* u64 */
+	MRLEASE_A_STATS_ACKS,		/* u64 */
+	MRLEASE_A_STATS_RESTORES,	/* u64 */
+	MRLEASE_A_STATS_REVOKES,	/* u64 */
+	MRLEASE_A_STATS_UNREGISTERS,	/* u64 */
+	MRLEASE_A_STATS_ACK_HIST,	/* nest: see MRLEASE_CMD_STATS_GET */
+	MRLEASE_A_CFG_BREAK_TIMEOUT_MS,	/* u32 */
+	MRLEASE_A_CFG_MAX_LEASES_PER_CTX, /* u32 */
+	MRLEASE_A_CFG_MAX_LEASES_PER_USER, /* u32 */
+
+	__MRLEASE_A_MAX,
+	MRLEASE_A_MAX = __MRLEASE_A_MAX - 1
+};
+
+#define MRLEASE_ACK_HIST_BUCKETS	32
 
 #endif /* _UAPI_LINUX_MRLEASE_H */
