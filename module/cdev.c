@@ -42,6 +42,7 @@ static int mrl_open(struct inode *inode, struct file *file)
 	ctx->uid = current_uid();
 	mutex_init(&ctx->mutex);
 	INIT_LIST_HEAD(&ctx->leases);
+	INIT_LIST_HEAD(&ctx->layouts);
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->events);
 	init_waitqueue_head(&ctx->wait);
@@ -238,7 +239,7 @@ static const struct file_operations mrl_fops = {
 	.poll = mrl_poll,
 	.fasync = mrl_fasync,
 	.mmap = mrl_mmap,
-	.llseek = no_llseek,
+	.llseek = mrl_compat_no_llseek,
 };
 
 static struct miscdevice mrl_miscdev = {

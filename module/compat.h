@@ -6,7 +6,9 @@
 #ifndef MRLEASE_COMPAT_H
 #define MRLEASE_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 
 /* 6.3 made vm_flags const; before, the field is written directly. */
 #ifdef MRL_COMPAT_HAVE_VM_FLAGS_SET
@@ -30,6 +32,92 @@ static inline void mrl_compat_vm_flags_mod(struct vm_area_struct *vma,
 #define mrl_compat_dump_attrs(cb)	(genl_info_dump(cb)->attrs)
 #else
 #define mrl_compat_dump_attrs(cb)	(genl_dumpit_info(cb)->attrs)
+#endif
+
+/*
+ * File leases: 6.9 split struct file_lease, with its common part in
+ * struct file_lock_core, off struct file_lock and renamed the operations.
+ */
+#ifdef MRL_COMPAT_HAVE_FILE_LEASE
+#include <linux/filelock.h>
+
+/* Spelled struct mrl_file_lease and struct mrl_lease_ops in our code. */
+#define mrl_file_lease		file_lease
+#define mrl_lease_ops		lease_manager_operations
+
+static inline void *mrl_compat_fl_owner(struct mrl_file_lease *fl)
+{
+	return fl->c.flc_owner;
+}
+
+static inline struct mrl_file_lease *mrl_compat_fl_alloc(void)
+{
+	return locks_alloc_lease();
+}
+
+static inline void mrl_compat_fl_free(struct mrl_file_lease *fl)
+{
+	locks_free_lease(fl);
+}
+
+static inline void mrl_compat_fl_init_layout(struct mrl_file_lease *fl,
+					     struct file *file, void *owner)
+{
+	fl->c.flc_flags = FL_LAYOUT;
+	fl->c.flc_type = F_RDLCK;
+	fl->c.flc_owner = owner;
+	fl->c.flc_pid = current->tgid;
+	fl->c.flc_file = file;
+}
+#else
+#define mrl_file_lease		file_lock
+#define mrl_lease_ops		lock_manager_operations
+
+static inline void *mrl_compat_fl_owner(struct mrl_file_lease *fl)
+{
+	return fl->fl_owner;
+}
+
+static inline struct mrl_file_lease *mrl_compat_fl_alloc(void)
+{
+	return locks_alloc_lock();
+}
+
+static inline void mrl_compat_fl_free(struct mrl_file_lease *fl)
+{
+	locks_free_lock(fl);
+}
+
+static inline void mrl_compat_fl_init_layout(struct mrl_file_lease *fl,
+					     struct file *file, void *owner)
+{
+	fl->fl_flags = FL_LAYOUT;
+	fl->fl_type = F_RDLCK;
+	fl->fl_owner = owner;
+	fl->fl_pid = current->tgid;
+	fl->fl_file = file;
+	fl->fl_end = OFFSET_MAX;
+}
+#endif
+
+/* 7.x calls lm_open_conflict without a NULL check; 0 = layout semantics. */
+#ifdef MRL_COMPAT_HAVE_LM_OPEN_CONFLICT
+static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
+{
+	return 0;
+}
+
+#define MRL_COMPAT_LM_OPEN_CONFLICT \
+	.lm_open_conflict = mrl_compat_lm_open_conflict,
+#else
+#define MRL_COMPAT_LM_OPEN_CONFLICT
+#endif
+
+/* 6.12 removed no_llseek(); there a NULL .llseek means "not seekable". */
+#ifdef MRL_COMPAT_HAVE_NO_LLSEEK
+#define mrl_compat_no_llseek	no_llseek
+#else
+#define mrl_compat_no_llseek	NULL
 #endif
 
 #endif /* MRLEASE_COMPAT_H */

@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kdev_t.h>
 #include <linux/mm.h>
@@ -54,12 +55,16 @@ static struct mrl_pins mrl_lease_leave_broken(struct mrl_lease *lease,
 					      u32 state)
 {
 	struct mrl_ctx *ctx = lease->ctx;
+	bool was_broken = lease->state == MRLEASE_STATE_BROKEN;
 
 	lockdep_assert_held(&ctx->lock);
-	if (lease->state == MRLEASE_STATE_BROKEN)
-		WRITE_ONCE(ctx->status->broken, ctx->status->broken - 1);
 	lease->state = state;
 	mrl_event_dequeue(ctx, lease);
+	if (was_broken) {
+		WRITE_ONCE(ctx->status->broken, ctx->status->broken - 1);
+		if (lease->layout)
+			mrl_layout_settle(lease->layout);
+	}
 	return mrl_lease_take_pins(lease);
 }
 
@@ -138,8 +143,8 @@ static void mrl_event_fill_breaker(struct mrl_ctx *ctx,
  * ARMED -> BROKEN: fill and queue the lease's record.  @current is the
  * breaker.  Under ctx->lock; never sleeps.
  */
-static void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
-				  unsigned long start, unsigned long end)
+void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
+			   unsigned long start, unsigned long end)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -167,17 +172,15 @@ static void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 	if (self)
 		ev->flags |= MRLEASE_EVENT_F_SELF;
 
-	if (lease->pins.pages) {
-		if (exiting ||
-		    (self && !(lease->flags & MRLEASE_REG_WAIT_SELF))) {
-			/* Never make the holder wait on itself. */
-			ev->flags |= MRLEASE_EVENT_F_UNPINNED;
-			schedule_work(&lease->unpin_work);
-		} else {
-			mod_delayed_work(system_wq, &lease->timeout_work,
-					 msecs_to_jiffies(lease->timeout_ms));
-		}
+	if (lease->pins.pages &&
+	    (exiting || (self && !(lease->flags & MRLEASE_REG_WAIT_SELF)))) {
+		/* Never make the holder wait on itself. */
+		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
+		schedule_work(&lease->unpin_work);
 	}
+	/* Every broken lease is revoked if its ack does not come in time. */
+	mod_delayed_work(system_wq, &lease->timeout_work,
+			 msecs_to_jiffies(lease->timeout_ms));
 	mrl_event_queue(ctx, lease);
 	if (mrl_netlink_has_listeners())
 		schedule_work(&lease->ntf_work);
@@ -256,7 +259,7 @@ static bool mrl_vma_is_shmem(struct vm_area_struct *vma)
  */
 static void mrl_lease_note_backing(struct mrl_lease *lease,
 				   struct vm_area_struct *vma,
-				   struct path *old)
+				   struct path *old, struct file **layout_file)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct inode *inode;
@@ -275,6 +278,9 @@ static void mrl_lease_note_backing(struct mrl_lease *lease,
 		path = vma->vm_file->f_path;
 		path_get(&path);
 	}
+	/* shmem has no block map to lease. */
+	if (backing == MRLEASE_BACKING_FILE || backing == MRLEASE_BACKING_FSDAX)
+		*layout_file = get_file(vma->vm_file);
 
 	spin_lock(&ctx->lock);
 	*old = lease->path;
@@ -298,9 +304,11 @@ static void mrl_lease_note_backing(struct mrl_lease *lease,
  * choose how to pin it: FOLL_LONGTERM only for anonymous and shmem memory
  * (fsdax refuses long-term pins, and newer kernels refuse them for shared
  * page-cache mappings), FOLL_WRITE only if every part is writable.
+ * *@layout_file gets a reference to the file behind the first page, if any.
  */
 static int mrl_lease_check_range(struct mrl_lease *lease,
-				 unsigned int *gup_flags)
+				 unsigned int *gup_flags,
+				 struct file **layout_file)
 {
 	struct mm_struct *mm = lease->ctx->mm;
 	struct vm_area_struct *vma;
@@ -322,7 +330,8 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			break;
 		}
 		if (addr == lease->start)
-			mrl_lease_note_backing(lease, vma, &old_path);
+			mrl_lease_note_backing(lease, vma, &old_path,
+					       layout_file);
 		if (!(vma->vm_flags & VM_WRITE))
 			flags &= ~FOLL_WRITE;
 		if (vma->vm_file && !mrl_vma_is_shmem(vma))
@@ -333,6 +342,10 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	mmap_read_unlock(mm);
 	path_put(&old_path);
 	*gup_flags = flags;
+	if (ret && *layout_file) {
+		fput(*layout_file);
+		*layout_file = NULL;
+	}
 	return ret;
 }
 
@@ -349,10 +362,13 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	int attempt, ret;
 
 	for (attempt = 0; attempt < MRL_ARM_ATTEMPTS; attempt++) {
+		struct file *layout_file = NULL;
+
 		seq = mmu_interval_read_begin(&lease->notifier);
-		ret = mrl_lease_check_range(lease, &gup_flags);
+		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file);
 		if (ret)
 			return ret;
+		mrl_layout_attach(lease, layout_file);
 		if (lease->flags & MRLEASE_REG_PIN) {
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
 					   gup_flags, &pins);
@@ -395,6 +411,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	spin_unlock(&ctx->lock);
 	mrl_pins_put(ctx->mm, &pins);
 	path_put(&path);
+	mrl_layout_detach(lease);
 
 	if (published) {
 		list_del(&lease->ctx_node);
@@ -637,6 +654,10 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	q->generation = lease->generation;
 	q->pinned_pages = lease->pins.nr;
 	q->breaks = min_t(u64, lease->breaks, U32_MAX);
+	if (lease->layout) {
+		q->layout = lease->layout->state;
+		q->layout_error = lease->layout->error;
+	}
 	spin_unlock(&ctx->lock);
 	mutex_unlock(&ctx->mutex);
 	return 0;
@@ -691,6 +712,10 @@ void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap
 	snap->revokes = lease->revokes;
 	snap->last_break_ns = lease->last_break_ns;
 	snap->last_ack_ns = lease->last_ack_ns;
+	if (lease->layout) {
+		snap->layout = lease->layout->state;
+		snap->layout_error = lease->layout->error;
+	}
 	snap->reason = lease->event.reason;
 	snap->breaker_pid = lease->event.breaker_pid;
 	memcpy(snap->breaker_comm, lease->event.breaker_comm,

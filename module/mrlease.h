@@ -46,6 +46,7 @@ struct mrl_ctx {
 
 	struct mutex mutex;		/* create, arm, destroy leases */
 	struct list_head leases;	/* struct mrl_lease.ctx_node */
+	struct list_head layouts;	/* struct mrl_layout.ctx_node */
 	unsigned int nr_leases;
 
 	spinlock_t lock;		/* states, events, status page */
@@ -53,6 +54,21 @@ struct mrl_ctx {
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
 	struct mrlease_status *status;	/* the page user space maps */
+};
+
+/*
+ * The FL_LAYOUT lease a context holds on one file, shared by its leases on
+ * that file (filelease.c).
+ */
+struct mrl_layout {
+	struct list_head ctx_node;	/* on ctx->layouts, under ctx->mutex */
+	struct mrl_ctx *ctx;
+	struct file *file;		/* referenced; the lease is keyed on it */
+	unsigned int users;		/* leases, under ctx->mutex */
+	struct list_head leases;	/* mrl_lease.layout_node, ctx->lock */
+	u32 state;			/* MRLEASE_LAYOUT_*, under ctx->lock */
+	int error;			/* of the last vfs_setlease() */
+	struct work_struct release_work;
 };
 
 /* A set of pinned pages and the RLIMIT_MEMLOCK charge that goes with it. */
@@ -77,6 +93,8 @@ struct mrl_lease {
 	u32 backing;
 	u64 dev, ino, offset;
 	struct path path;		/* file backings */
+	struct mrl_layout *layout;	/* set under ctx->mutex and ctx->lock */
+	struct list_head layout_node;	/* on layout->leases, under ctx->lock */
 
 	/* Under ctx->lock. */
 	u32 state;			/* MRLEASE_STATE_* or 0 while arming */
@@ -98,7 +116,8 @@ struct mrl_lease_snapshot {
 	u64 id, addr, len, cookie, generation, pinned_pages;
 	u64 dev, ino, offset;
 	u64 breaks, acks, restores, revokes, last_break_ns, last_ack_ns;
-	u32 flags, state, backing, timeout_ms;
+	u32 flags, state, backing, timeout_ms, layout;
+	int layout_error;
 	struct path path;		/* referenced; mrl_lease_snapshot_put() */
 	pid_t owner_pid;		/* in the viewer's pid namespace */
 	char owner_comm[TASK_COMM_LEN];
@@ -136,12 +155,19 @@ bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
 int mrl_lease_revoke(struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		     unsigned long end);
+void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
+			   unsigned long start, unsigned long end);
 
 /* event.c */
 void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease);
 void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease);
 ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 		       bool nonblock);
+
+/* filelease.c */
+void mrl_layout_attach(struct mrl_lease *lease, struct file *file);
+void mrl_layout_detach(struct mrl_lease *lease);
+void mrl_layout_settle(struct mrl_layout *layout);
 
 /* netlink.c */
 int mrl_netlink_init(void);

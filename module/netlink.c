@@ -97,6 +97,11 @@ static int mrl_nl_put_lease_attrs(struct sk_buff *skb,
 	    mrl_nl_put_u64(skb, MRLEASE_A_INO, s->ino) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_OFFSET, s->offset))
 		return -EMSGSIZE;
+	if (s->layout && nla_put_u32(skb, MRLEASE_A_LAYOUT, s->layout))
+		return -EMSGSIZE;
+	if (s->layout == MRLEASE_LAYOUT_REFUSED &&
+	    nla_put_s32(skb, MRLEASE_A_LAYOUT_ERROR, s->layout_error))
+		return -EMSGSIZE;
 	if (s->path.dentry && pathbuf) {
 		char *path = d_path(&s->path, pathbuf, PATH_MAX);
 

@@ -12,6 +12,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mmu_notifier.h>
+#include <linux/sched.h>
 
 #include "mrlease.h"
 
@@ -41,6 +42,20 @@ static u32 mrl_event_reason(enum mmu_notifier_event event)
 	}
 }
 
+/*
+ * Kernel threads clear anonymous mappings to merge (ksmd), compact, reclaim
+ * or collapse (khugepaged) pages, and all of them give up on pages that are
+ * pinned, restoring the same translation.  A pinned anonymous lease is
+ * therefore not broken by them.  File pages are different: a kernel thread
+ * such as nfsd may truncate the file.  Under ctx->lock.
+ */
+static bool mrl_invalidate_is_harmless(struct mrl_lease *lease, u32 reason)
+{
+	return reason == MRLEASE_REASON_CLEAR &&
+	       (current->flags & PF_KTHREAD) && lease->pins.pages &&
+	       lease->backing == MRLEASE_BACKING_ANON;
+}
+
 static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 			   const struct mmu_notifier_range *range,
 			   unsigned long cur_seq)
@@ -52,7 +67,7 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 	spin_lock(&ctx->lock);
 	/* Makes a concurrent arm (register/restore) retry its pinning. */
 	mmu_interval_set_seq(mni, cur_seq);
-	if (reason)
+	if (reason && !mrl_invalidate_is_harmless(lease, reason))
 		mrl_lease_break(lease, reason, range->start, range->end);
 	spin_unlock(&ctx->lock);
 	return true;

@@ -45,9 +45,14 @@
  * migration, exit) breaks an ARMED lease: it becomes BROKEN and one
  * MRLEASE_EVENT_DECOHERENCE record is queued.  Protection-only changes
  * (mprotect, fork write-protection, NUMA scanning, writeback) do not break a
- * lease.  At most one record per lease is ever queued: further breaks of a
- * lease whose record has not been read yet widen the record's range, so the
- * queue is bounded by the number of leases and never overflows.
+ * lease, nor do kernel threads (ksmd, kcompactd, kswapd, khugepaged) that
+ * try to move pinned anonymous pages and give up.  Breaks are conservative:
+ * splitting a transparent huge page (e.g. for an mprotect or munmap of part
+ * of it) clears the whole huge page and breaks leases on all of it.
+ *
+ * At most one record per lease is ever queued: further breaks of a lease
+ * whose record has not been read yet widen the record's range, so the queue
+ * is bounded by the number of leases and never overflows.
  *
  * A pinned lease keeps its pins while BROKEN so that pages cannot be reused
  * while DMA may still be in flight: a foreign truncate or hole punch of an
@@ -59,11 +64,27 @@
  * MRLEASE_REG_WAIT_SELF the pins are kept for self-inflicted breaks too (use
  * it only when another thread acknowledges).
  *
+ * File-layout leases: when the first page of a lease is a file mapping
+ * (not shmem), the context also takes an FL_LAYOUT lease on that file (the
+ * kind the pNFS server uses), shared by all of the context's leases on the
+ * file.  A filesystem that breaks layout leases before changing the file's
+ * block map (XFS: truncate, every fallocate mode, reflink and dedupe, and
+ * every write()) then breaks those leases with MRLEASE_REASON_LAYOUT and
+ * waits, with no filesystem lock held, until every one of them is acked,
+ * revoked or unregistered; the file lease is released then, and restore
+ * takes it again.  XFS cannot tell an allocating write from an overwrite, so
+ * a write() by another process to a leased XFS file breaks its leases too;
+ * the holder's own writes and truncates never wait on its own layout lease
+ * (they still break leases through the mm notifier when they unmap pages).
+ * ext4 never breaks layout leases: there the pins and the notifier protect.
+ * If the kernel refuses the file lease (see struct mrlease_query), the lease
+ * works with pins and the notifier alone.
+ *
  * MRLEASE_IOC_ACK {id, generation} says the holder has quiesced DMA on the
  * range: the pins are dropped, a waiting breaker goes on, and the lease is
- * ACKED.  If no ack comes within the lease's break timeout, the lease is
- * REVOKED: pins dropped and an MRLEASE_EVENT_REVOKED record queued (it
- * replaces the decoherence record if that was not read yet).
+ * ACKED.  If no ack comes within the lease's break timeout (pinned or not),
+ * the lease is REVOKED: pins dropped and an MRLEASE_EVENT_REVOKED record
+ * queued (it replaces the decoherence record if that was not read yet).
  *
  * MRLEASE_IOC_RESTORE re-validates the same virtual range, now backed by
  * whatever pages are mapped there, re-pins it if the lease is pinned, bumps
@@ -219,6 +240,13 @@ struct mrlease_restore {
 #define MRLEASE_BACKING_FILE	3
 #define MRLEASE_BACKING_FSDAX	4
 
+/* State of the file-layout lease behind a lease, as in struct mrlease_query. */
+#define MRLEASE_LAYOUT_NONE	0 /* not a file mapping */
+#define MRLEASE_LAYOUT_HELD	1 /* an FL_LAYOUT lease guards the file */
+#define MRLEASE_LAYOUT_BROKEN	2 /* broken; released once every lease is acked */
+#define MRLEASE_LAYOUT_RELEASED	3 /* given back after a break; restore re-takes it */
+#define MRLEASE_LAYOUT_REFUSED	4 /* the kernel refused it: see layout_error */
+
 /**
  * struct mrlease_query - MRLEASE_IOC_QUERY
  * @id:		in: lease id.
@@ -237,6 +265,11 @@ struct mrlease_restore {
  * @offset:	out: for file backings, file offset of @addr.
  * @timeout_ms:	out: the lease's break timeout.
  * @breaks:	out: how many times this lease was broken.
+ * @layout:	out: MRLEASE_LAYOUT_* of the file-layout lease.
+ * @layout_error: out: with MRLEASE_LAYOUT_REFUSED, the negative errno
+ *		vfs_setlease() gave: -EACCES (not the file's owner and no
+ *		CAP_LEASE), -EINVAL (leases disabled, or not a regular file),
+ *		-EAGAIN (a conflicting lease).
  */
 struct mrlease_query {
 	__u64 id;
@@ -254,6 +287,8 @@ struct mrlease_query {
 	__u64 offset;
 	__u32 timeout_ms;
 	__u32 breaks;
+	__u32 layout;
+	__s32 layout_error;
 };
 
 #define MRLEASE_IOC_MAGIC	0xBD
@@ -276,6 +311,7 @@ struct mrlease_query {
 #define MRLEASE_REASON_OTHER	5 /* another translation change */
 #define MRLEASE_REASON_TIMEOUT	6 /* REVOKED: break timeout expired */
 #define MRLEASE_REASON_ADMIN	7 /* revoked by an administrator (netlink) */
+#define MRLEASE_REASON_LAYOUT	8 /* the file's layout lease was broken */
 
 /* Event flags. */
 #define MRLEASE_EVENT_F_SELF	_BITUL(0) /* broken by the holder's own mm */
@@ -442,6 +478,8 @@ enum mrlease_nl_attr {
 	MRLEASE_A_CFG_BREAK_TIMEOUT_MS,	/* u32 */
 	MRLEASE_A_CFG_MAX_LEASES_PER_CTX, /* u32 */
 	MRLEASE_A_CFG_MAX_LEASES_PER_USER, /* u32 */
+	MRLEASE_A_LAYOUT,		/* u32: MRLEASE_LAYOUT_* */
+	MRLEASE_A_LAYOUT_ERROR,		/* s32: see struct mrlease_query */
 
 	__MRLEASE_A_MAX,
 	MRLEASE_A_MAX = __MRLEASE_A_MAX - 1

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * File-layout leases: an FL_LAYOUT lease (the kind the pNFS server takes)
+ * on each file a context's leases map, shared by those leases.
+ *
+ * XFS breaks layout leases before it changes a file's block map (truncate,
+ * fallocate, reflink, dedupe, writes) and then waits, with no filesystem
+ * lock held, until the lease is gone.  lm_break runs under the file's
+ * flc_lock, so it only marks our leases broken and queues their events; the
+ * file lease is given back (F_UNLCK) from a work item once every lease on it
+ * has been acked, revoked or unregistered.  That is exactly when the
+ * breaker may go on.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "mrlease.h"
+
+/* Is any lease on @layout still waiting for its ack?  Under ctx->lock. */
+static bool mrl_layout_awaits_ack(struct mrl_layout *layout)
+{
+	struct mrl_lease *lease;
+
+	list_for_each_entry(lease, &layout->leases, layout_node)
+		if (lease->state == MRLEASE_STATE_BROKEN)
+			return true;
+	return false;
+}
+
+static bool mrl_layout_lm_break(struct mrl_file_lease *fl)
+{
+	struct mrl_layout *layout = mrl_compat_fl_owner(fl);
+	struct mrl_ctx *ctx = layout->ctx;
+	struct mrl_lease *lease;
+	bool wait;
+
+	spin_lock(&ctx->lock);
+	list_for_each_entry(lease, &layout->leases, layout_node)
+		if (lease->state == MRLEASE_STATE_ARMED)
+			mrl_lease_break_armed(lease, MRLEASE_REASON_LAYOUT,
+					      lease->start, lease->end);
+	wait = mrl_layout_awaits_ack(layout);
+	/* Nothing to wait for: the locks code deletes the lease at once. */
+	layout->state = wait ? MRLEASE_LAYOUT_BROKEN : MRLEASE_LAYOUT_RELEASED;
+	spin_unlock(&ctx->lock);
+
+	/* Never expire on our own: we give the lease back after the acks. */
+	if (wait)
+		fl->fl_break_time = 0;
+	return !wait;
+}
+
+/* The holder's own writes and truncates must never wait on its lease. */
+static bool mrl_layout_lm_breaker_owns_lease(struct mrl_file_lease *fl)
+{
+	struct mrl_layout *layout = mrl_compat_fl_owner(fl);
+
+	return current->mm == layout->ctx->mm;
+}
+
+static const struct mrl_lease_ops mrl_layout_lm_ops = {
+	.lm_break = mrl_layout_lm_break,
+	.lm_change = lease_modify,
+	.lm_breaker_owns_lease = mrl_layout_lm_breaker_owns_lease,
+	MRL_COMPAT_LM_OPEN_CONFLICT
+};
+
+static void mrl_layout_unlock(struct mrl_layout *layout)
+{
+	void *owner = layout;
+
+	vfs_setlease(layout->file, F_UNLCK, NULL, &owner);
+}
+
+static void mrl_layout_release_work(struct work_struct *work)
+{
+	struct mrl_layout *layout = container_of(work, struct mrl_layout,
+						 release_work);
+	struct mrl_ctx *ctx = layout->ctx;
+	bool release;
+
+	spin_lock(&ctx->lock);
+	release = layout->state == MRLEASE_LAYOUT_BROKEN &&
+		  !mrl_layout_awaits_ack(layout);
+	if (release)
+		layout->state = MRLEASE_LAYOUT_RELEASED;
+	spin_unlock(&ctx->lock);
+	if (release)
+		mrl_layout_unlock(layout);
+}
+
+/*
+ * A lease of @layout left the BROKEN state.  Once none waits for its ack,
+ * give the file lease back so the breaker can go on.  Under ctx->lock.
+ */
+void mrl_layout_settle(struct mrl_layout *layout)
+{
+	lockdep_assert_held(&layout->ctx->lock);
+	if (layout->state == MRLEASE_LAYOUT_BROKEN &&
+	    !mrl_layout_awaits_ack(layout))
+		schedule_work(&layout->release_work);
+}
+
+/* Take the FL_LAYOUT lease if we do not hold it.  Under ctx->mutex. */
+static void mrl_layout_take(struct mrl_layout *layout)
+{
+	struct mrl_ctx *ctx = layout->ctx;
+	struct mrl_file_lease *fl;
+	int ret;
+
+	/* A release still pending must go first. */
+	flush_work(&layout->release_work);
+	spin_lock(&ctx->lock);
+	if (layout->state == MRLEASE_LAYOUT_HELD ||
+	    layout->state == MRLEASE_LAYOUT_BROKEN) {
+		spin_unlock(&ctx->lock);
+		return;
+	}
+	spin_unlock(&ctx->lock);
+
+	fl = mrl_compat_fl_alloc();
+	if (!fl) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fl->fl_lmops = &mrl_layout_lm_ops;
+	mrl_compat_fl_init_layout(fl, layout->file, layout);
+	ret = vfs_setlease(layout->file, F_RDLCK, &fl, NULL);
+	/* Still ours if the call failed or modified a lease we had. */
+	if (fl)
+		mrl_compat_fl_free(fl);
+out:
+	spin_lock(&ctx->lock);
+	layout->state = ret ? MRLEASE_LAYOUT_REFUSED : MRLEASE_LAYOUT_HELD;
+	layout->error = ret;
+	spin_unlock(&ctx->lock);
+}
+
+static struct mrl_layout *mrl_layout_find(struct mrl_ctx *ctx,
+					  struct file *file)
+{
+	struct mrl_layout *layout;
+
+	list_for_each_entry(layout, &ctx->layouts, ctx_node)
+		if (file_inode(layout->file) == file_inode(file))
+			return layout;
+	return NULL;
+}
+
+static void mrl_layout_put(struct mrl_layout *layout)
+{
+	bool held;
+
+	if (--layout->users)
+		return;
+	list_del(&layout->ctx_node);
+	cancel_work_sync(&layout->release_work);
+	held = layout->state == MRLEASE_LAYOUT_HELD ||
+	       layout->state == MRLEASE_LAYOUT_BROKEN;
+	/* fput() would remove it too, but only once the file is freed. */
+	if (held)
+		mrl_layout_unlock(layout);
+	fput(layout->file);
+	kfree(layout);
+}
+
+/* Unhook @lease from its layout, if any.  Under ctx->mutex. */
+void mrl_layout_detach(struct mrl_lease *lease)
+{
+	struct mrl_layout *layout = lease->layout;
+	struct mrl_ctx *ctx = lease->ctx;
+
+	if (!layout)
+		return;
+	spin_lock(&ctx->lock);
+	list_del(&lease->layout_node);
+	lease->layout = NULL;
+	mrl_layout_settle(layout);
+	spin_unlock(&ctx->lock);
+	mrl_layout_put(layout);
+}
+
+/*
+ * Guard @lease with a layout lease on @file (a reference we consume; NULL
+ * for memory that is not a file).  Under ctx->mutex, at every arm.
+ */
+void mrl_layout_attach(struct mrl_lease *lease, struct file *file)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_layout *layout;
+
+	if (lease->layout && file &&
+	    file_inode(lease->layout->file) == file_inode(file)) {
+		fput(file);
+		mrl_layout_take(lease->layout);
+		return;
+	}
+	mrl_layout_detach(lease);
+	if (!file)
+		return;
+
+	layout = mrl_layout_find(ctx, file);
+	if (layout) {
+		fput(file);
+	} else {
+		layout = kzalloc(sizeof(*layout), GFP_KERNEL_ACCOUNT);
+		if (!layout) {
+			fput(file);
+			return;
+		}
+		layout->ctx = ctx;
+		layout->file = file;
+		INIT_LIST_HEAD(&layout->leases);
+		INIT_WORK(&layout->release_work, mrl_layout_release_work);
+		list_add(&layout->ctx_node, &ctx->layouts);
+	}
+	layout->users++;
+	spin_lock(&ctx->lock);
+	lease->layout = layout;
+	list_add(&lease->layout_node, &layout->leases);
+	spin_unlock(&ctx->lock);
+	mrl_layout_take(layout);
+}
