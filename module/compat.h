@@ -35,6 +35,31 @@ static inline void mrl_compat_vm_flags_mod(struct vm_area_struct *vma,
 #endif
 
 /*
+ * Only CAP_SYS_ADMIN may join a multicast group: a GENL_MCAST_CAP_* flag
+ * since 6.7 (and 6.1.y), a cap_sys_admin bit in 5.10.y's backport.
+ */
+#if defined(MRL_COMPAT_HAVE_GENL_MCAST_CAP)
+#define MRL_COMPAT_GENL_MCGRP_CAP_SYS_ADMIN \
+	.flags = GENL_MCAST_CAP_SYS_ADMIN,
+#elif defined(MRL_COMPAT_HAVE_GENL_MCAST_CAP_SYS_ADMIN)
+#define MRL_COMPAT_GENL_MCGRP_CAP_SYS_ADMIN \
+	.cap_sys_admin = 1,
+#else
+#error "this kernel cannot restrict generic netlink multicast groups"
+#endif
+
+/*
+ * 6.0 added resv_start_op: ops from it on get strict validation only.
+ * Before, every op without GENL_DONT_VALIDATE_* flags is validated strictly.
+ */
+#ifdef MRL_COMPAT_HAVE_GENL_RESV_START_OP
+#define MRL_COMPAT_GENL_RESV_START_OP(op) \
+	.resv_start_op = (op),
+#else
+#define MRL_COMPAT_GENL_RESV_START_OP(op)
+#endif
+
+/*
  * File leases: 6.9 split struct file_lease, with its common part in
  * struct file_lock_core, off struct file_lock and renamed the operations.
  */

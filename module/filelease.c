@@ -35,14 +35,17 @@ static bool mrl_layout_lm_break(struct mrl_file_lease *fl)
 {
 	struct mrl_layout *layout = mrl_compat_fl_owner(fl);
 	struct mrl_ctx *ctx = layout->ctx;
+	struct mrl_breaker breaker;
 	struct mrl_lease *lease;
 	bool wait;
 
+	mrl_breaker_current(ctx, &breaker);
 	spin_lock(&ctx->lock);
 	list_for_each_entry(lease, &layout->leases, layout_node)
 		if (lease->state == MRLEASE_STATE_ARMED)
 			mrl_lease_break_armed(lease, MRLEASE_REASON_LAYOUT,
-					      lease->start, lease->end);
+					      lease->start, lease->end,
+					      &breaker);
 	wait = mrl_layout_awaits_ack(layout);
 	/* Nothing to wait for: the locks code deletes the lease at once. */
 	layout->state = wait ? MRLEASE_LAYOUT_BROKEN : MRLEASE_LAYOUT_RELEASED;

@@ -13,6 +13,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kdev_t.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
@@ -38,12 +39,12 @@ static struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id)
 }
 
 /* Detach the pins so that whoever holds them can drop them unlocked. */
-static struct mrl_pins mrl_lease_take_pins(struct mrl_lease *lease)
+static struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease)
 {
-	struct mrl_pins pins = lease->pins;
+	struct mrl_pins *pins = lease->pins;
 
 	lockdep_assert_held(&lease->ctx->lock);
-	memset(&lease->pins, 0, sizeof(lease->pins));
+	lease->pins = NULL;
 	return pins;
 }
 
@@ -51,8 +52,8 @@ static struct mrl_pins mrl_lease_take_pins(struct mrl_lease *lease)
  * Leave the BROKEN state: the pins go to the caller, the unread record is
  * moot.  Under ctx->lock.
  */
-static struct mrl_pins mrl_lease_leave_broken(struct mrl_lease *lease,
-					      u32 state)
+static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
+					       u32 state)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	bool was_broken = lease->state == MRLEASE_STATE_BROKEN;
@@ -72,22 +73,22 @@ static void mrl_lease_unpin_work(struct work_struct *work)
 {
 	struct mrl_lease *lease = container_of(work, struct mrl_lease,
 					       unpin_work);
-	struct mrl_pins pins;
+	struct mrl_pins *pins;
 
 	spin_lock(&lease->ctx->lock);
 	pins = mrl_lease_take_pins(lease);
 	spin_unlock(&lease->ctx->lock);
-	mrl_pins_put(lease->ctx->mm, &pins);
+	mrl_pins_put(pins);
 }
 
 /*
  * BROKEN -> REVOKED, as after a break timeout: the pins go to the caller so
  * that the breaker can go on.  Under ctx->lock.
  */
-static struct mrl_pins mrl_lease_revoke_locked(struct mrl_lease *lease,
-					       u32 reason)
+static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
+						u32 reason)
 {
-	struct mrl_pins pins;
+	struct mrl_pins *pins;
 
 	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
 	lease->revokes++;
@@ -105,7 +106,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 	struct mrl_lease *lease = container_of(to_delayed_work(work),
 					       struct mrl_lease, timeout_work);
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_pins pins = {};
+	struct mrl_pins *pins = NULL;
 	bool revoked = false;
 
 	spin_lock(&ctx->lock);
@@ -114,7 +115,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		revoked = true;
 	}
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(ctx->mm, &pins);
+	mrl_pins_put(pins);
 	if (revoked)
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 }
@@ -127,29 +128,29 @@ static void mrl_lease_ntf_work(struct work_struct *work)
 	mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
 }
 
-static void mrl_event_fill_breaker(struct mrl_ctx *ctx,
-				   struct mrlease_event *ev)
+/* Record who is changing a lease's range: the current task. */
+void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker)
 {
-	if (current->flags & PF_KTHREAD) {
-		ev->flags |= MRLEASE_EVENT_F_KTHREAD;
-		ev->breaker_pid = 0;
-	} else {
-		ev->breaker_pid = task_tgid_nr_ns(current, ctx->pid_ns);
-	}
-	get_task_comm(ev->breaker_comm, current);
+	breaker->kthread = current->flags & PF_KTHREAD;
+	breaker->pid = breaker->kthread ? 0 :
+		       task_tgid_nr_ns(current, ctx->pid_ns);
+	get_task_comm(breaker->comm, current);
+	breaker->self = current->mm == ctx->mm;
 }
 
 /*
- * ARMED -> BROKEN: fill and queue the lease's record.  @current is the
- * breaker.  Under ctx->lock; never sleeps.
+ * ARMED -> BROKEN: fill and queue the lease's record.  Under ctx->lock;
+ * never sleeps.
  */
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
-			   unsigned long start, unsigned long end)
+			   unsigned long start, unsigned long end,
+			   const struct mrl_breaker *breaker)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
 	bool exiting = reason == MRLEASE_REASON_EXIT;
-	bool self;
+	/* exit_mmap() runs after the holder's current->mm was cleared. */
+	bool self = exiting || breaker->self;
 
 	lease->state = MRLEASE_STATE_BROKEN;
 	lease->breaks++;
@@ -165,14 +166,14 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 	ev->generation = lease->generation;
 	ev->start = start;
 	ev->length = end - start;
-	mrl_event_fill_breaker(ctx, ev);
-
-	/* exit_mmap() runs after current->mm was cleared. */
-	self = exiting || current->mm == ctx->mm;
+	ev->breaker_pid = breaker->pid;
+	memcpy(ev->breaker_comm, breaker->comm, sizeof(ev->breaker_comm));
+	if (breaker->kthread)
+		ev->flags |= MRLEASE_EVENT_F_KTHREAD;
 	if (self)
 		ev->flags |= MRLEASE_EVENT_F_SELF;
 
-	if (lease->pins.pages &&
+	if (lease->pins &&
 	    (exiting || (self && !(lease->flags & MRLEASE_REG_WAIT_SELF)))) {
 		/* Never make the holder wait on itself. */
 		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
@@ -184,6 +185,79 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 	mrl_event_queue(ctx, lease);
 	if (mrl_netlink_has_listeners())
 		schedule_work(&lease->ntf_work);
+}
+
+/*
+ * Splitting a transparent huge page (an mprotect or munmap of part of it)
+ * and failed attempts to migrate or merge pinned pages clear pinned
+ * anonymous memory but map the very same pages again.  For such a clear,
+ * look at the page tables once it is over and break only if the pinned
+ * pages are no longer mapped.  Nobody waits on anonymous pins, so the
+ * delay costs only the event's latency.  Under ctx->lock.
+ */
+static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
+				   unsigned long start, unsigned long end,
+				   const struct mrl_breaker *breaker)
+{
+	if (reason != MRLEASE_REASON_CLEAR || !lease->pins ||
+	    lease->backing != MRLEASE_BACKING_ANON)
+		return false;
+	if (lease->verify_pending) {
+		lease->verify_start = min(lease->verify_start, start);
+		lease->verify_end = max(lease->verify_end, end);
+		return true;
+	}
+	lease->verify_pending = true;
+	lease->verify_reason = reason;
+	lease->verify_start = start;
+	lease->verify_end = end;
+	lease->verify_breaker = *breaker;
+	schedule_work(&lease->verify_work);
+	return true;
+}
+
+static void mrl_lease_verify_work(struct work_struct *work)
+{
+	struct mrl_lease *lease = container_of(work, struct mrl_lease,
+					       verify_work);
+	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_pins *pins = NULL;
+	unsigned long seq = 0;
+	bool same = false;
+
+	spin_lock(&ctx->lock);
+	if (lease->state == MRLEASE_STATE_ARMED && lease->pins)
+		pins = mrl_pins_ref(lease->pins);
+	spin_unlock(&ctx->lock);
+
+	if (pins && mmget_not_zero(ctx->mm)) {
+		kthread_use_mm(ctx->mm);
+		/* Waits until the clear in progress is over. */
+		seq = mmu_interval_read_begin(&lease->notifier);
+		same = mrl_pins_mapped(pins, lease->start);
+		kthread_unuse_mm(ctx->mm);
+		mmput(ctx->mm);
+	}
+	mrl_pins_put(pins);
+
+	spin_lock(&ctx->lock);
+	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
+		if (!same) {
+			lease->verify_pending = false;
+			mrl_lease_break_armed(lease, lease->verify_reason,
+					      lease->verify_start,
+					      lease->verify_end,
+					      &lease->verify_breaker);
+		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
+			/* Cleared again while we looked: look again. */
+			schedule_work(&lease->verify_work);
+		} else {
+			lease->verify_pending = false;
+		}
+	} else {
+		lease->verify_pending = false;
+	}
+	spin_unlock(&ctx->lock);
 }
 
 /*
@@ -203,7 +277,12 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		return;
 
 	if (lease->state == MRLEASE_STATE_ARMED) {
-		mrl_lease_break_armed(lease, reason, start, end);
+		struct mrl_breaker breaker;
+
+		mrl_breaker_current(ctx, &breaker);
+		if (mrl_lease_verify_first(lease, reason, start, end, &breaker))
+			return;
+		mrl_lease_break_armed(lease, reason, start, end, &breaker);
 		return;
 	}
 	/* Widen a record the holder has not read yet. */
@@ -216,7 +295,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		mrl_event_queue(ctx, lease);
 	}
 	/* A dying holder cannot ack: let the breaker go now. */
-	if (reason == MRLEASE_REASON_EXIT && lease->pins.pages)
+	if (reason == MRLEASE_REASON_EXIT && lease->pins)
 		schedule_work(&lease->unpin_work);
 }
 
@@ -228,19 +307,22 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 int mrl_lease_revoke(struct mrl_lease *lease)
 {
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_pins pins = {};
+	struct mrl_pins *pins = NULL;
 	int ret = 0;
 
+	struct mrl_breaker breaker;
+
+	mrl_breaker_current(ctx, &breaker);
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_lease_break_armed(lease, MRLEASE_REASON_ADMIN,
-				      lease->start, lease->end);
+				      lease->start, lease->end, &breaker);
 	if (lease->state == MRLEASE_STATE_BROKEN)
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN);
 	else
 		ret = -EINVAL;
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(ctx->mm, &pins);
+	mrl_pins_put(pins);
 	if (!ret)
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 	return ret;
@@ -356,7 +438,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
  */
 static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
-	struct mrl_pins pins = {};
+	struct mrl_pins *pins = NULL;
 	unsigned int gup_flags;
 	unsigned long seq;
 	int attempt, ret;
@@ -379,13 +461,15 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		spin_lock(&ctx->lock);
 		if (!mmu_interval_read_retry(&lease->notifier, seq)) {
 			lease->pins = pins;
+			lease->verify_pending = false;
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;
 			spin_unlock(&ctx->lock);
 			return 0;
 		}
 		spin_unlock(&ctx->lock);
-		mrl_pins_put(ctx->mm, &pins);
+		mrl_pins_put(pins);
+		pins = NULL;
 	}
 	return -EAGAIN;
 }
@@ -394,13 +478,14 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 			      bool published)
 {
-	struct mrl_pins pins;
+	struct mrl_pins *pins;
 	struct path path;
 
 	mrl_registry_remove(lease->id);
 	/* Waits for a running callback; none can start after it. */
 	mmu_interval_notifier_remove(&lease->notifier);
 	cancel_work_sync(&lease->unpin_work);
+	cancel_work_sync(&lease->verify_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 	cancel_work_sync(&lease->ntf_work);
 
@@ -409,7 +494,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	path = lease->path;
 	lease->path = (struct path){};
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(ctx->mm, &pins);
+	mrl_pins_put(pins);
 	path_put(&path);
 	mrl_layout_detach(lease);
 
@@ -471,6 +556,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	INIT_WORK(&lease->unpin_work, mrl_lease_unpin_work);
 	INIT_DELAYED_WORK(&lease->timeout_work, mrl_lease_timeout_work);
 	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
+	INIT_WORK(&lease->verify_work, mrl_lease_verify_work);
 
 	mutex_lock(&ctx->mutex);
 	if (ctx->nr_leases >= READ_ONCE(mrl_max_leases_per_ctx)) {
@@ -533,7 +619,7 @@ int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *re
 
 int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 {
-	struct mrl_pins pins = {};
+	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
 	int ret;
 
@@ -565,7 +651,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	if (!ret) {
 		/* The timeout work rechecks the state: no need to wait. */
 		cancel_delayed_work(&lease->timeout_work);
-		mrl_pins_put(ctx->mm, &pins);
+		mrl_pins_put(pins);
 		/* The monitor must see the break before its ack. */
 		flush_work(&lease->ntf_work);
 		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);
@@ -577,7 +663,7 @@ unlock:
 
 int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 {
-	struct mrl_pins pins = {};
+	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
 	u32 prev_state;
 	int ret;
@@ -605,9 +691,10 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	pins = mrl_lease_leave_broken(lease, 0);
 	spin_unlock(&ctx->lock);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
-	mrl_pins_put(ctx->mm, &pins);
+	mrl_pins_put(pins);
 	/* Neither may act on the pins and state the arm is about to set. */
 	cancel_work_sync(&lease->unpin_work);
+	cancel_work_sync(&lease->verify_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 
 	ret = mrl_lease_arm(ctx, lease);
@@ -652,7 +739,7 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	spin_lock(&ctx->lock);
 	q->state = lease->state;
 	q->generation = lease->generation;
-	q->pinned_pages = lease->pins.nr;
+	q->pinned_pages = lease->pins ? lease->pins->nr : 0;
 	q->breaks = min_t(u64, lease->breaks, U32_MAX);
 	if (lease->layout) {
 		q->layout = lease->layout->state;
@@ -699,7 +786,7 @@ void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap
 	spin_lock(&ctx->lock);
 	snap->state = lease->state;
 	snap->generation = lease->generation;
-	snap->pinned_pages = lease->pins.nr;
+	snap->pinned_pages = lease->pins ? lease->pins->nr : 0;
 	snap->backing = lease->backing;
 	snap->dev = lease->dev;
 	snap->ino = lease->ino;

@@ -7,6 +7,7 @@
 #define MRLEASE_INTERNAL_H
 
 #include <linux/mmu_notifier.h>
+#include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/path.h>
 #include <linux/sched.h>
@@ -73,9 +74,19 @@ struct mrl_layout {
 
 /* A set of pinned pages and the RLIMIT_MEMLOCK charge that goes with it. */
 struct mrl_pins {
-	struct page **pages;
+	struct kref ref;
+	struct mm_struct *mm;		/* mmgrab()ed, charged for pinned_vm */
 	unsigned long nr;
 	bool dirty;			/* the device may have written them */
+	struct page *pages[];
+};
+
+/* Who changed a lease's range, as seen in the notifier. */
+struct mrl_breaker {
+	pid_t pid;			/* in the context's pid namespace */
+	char comm[TASK_COMM_LEN];
+	bool kthread;
+	bool self;			/* the holder's own mm */
 };
 
 struct mrl_lease {
@@ -104,11 +115,17 @@ struct mrl_lease {
 	u64 last_ack_ns;		/* how long the last ack took */
 	struct list_head event_node;	/* on ctx->events while queued */
 	struct mrlease_event event;
-	struct mrl_pins pins;
+	struct mrl_pins *pins;
+	/* A clear of pinned anonymous memory, checked before it breaks. */
+	bool verify_pending;
+	u32 verify_reason;
+	unsigned long verify_start, verify_end;
+	struct mrl_breaker verify_breaker;
 
 	struct work_struct unpin_work;	/* drop pins outside the notifier */
 	struct delayed_work timeout_work;
 	struct work_struct ntf_work;	/* tell the monitor group of a break */
+	struct work_struct verify_work;
 };
 
 /* A consistent copy of a lease for netlink, taken under the locks. */
@@ -156,7 +173,9 @@ int mrl_lease_revoke(struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		     unsigned long end);
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
-			   unsigned long start, unsigned long end);
+			   unsigned long start, unsigned long end,
+			   const struct mrl_breaker *breaker);
+void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 
 /* event.c */
 void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease);
@@ -192,8 +211,10 @@ extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
 
 /* pin.c */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned int gup_flags, struct mrl_pins *pins);
-void mrl_pins_put(struct mm_struct *mm, struct mrl_pins *pins);
+		 unsigned int gup_flags, struct mrl_pins **out);
+struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins);
+void mrl_pins_put(struct mrl_pins *pins);
+bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start);
 
 /* user.c */
 struct mrl_user *mrl_user_get(kuid_t uid);

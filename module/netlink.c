@@ -10,6 +10,7 @@
 #include <linux/cred.h>
 #include <linux/dcache.h>
 #include <linux/limits.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
@@ -27,7 +28,7 @@ static const struct genl_multicast_group mrl_nl_mcgrps[] = {
 	[MRL_NL_MCGRP_MONITOR] = {
 		.name = MRLEASE_GENL_MCGRP_MONITOR,
 		/* Notifications name every user's leases. */
-		.flags = GENL_MCAST_CAP_SYS_ADMIN,
+		MRL_COMPAT_GENL_MCGRP_CAP_SYS_ADMIN
 	},
 };
 
@@ -406,7 +407,7 @@ static struct genl_family mrl_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = mrl_nl_ops,
 	.n_ops = ARRAY_SIZE(mrl_nl_ops),
-	.resv_start_op = MRLEASE_CMD_LEASE_NTF + 1,
+	MRL_COMPAT_GENL_RESV_START_OP(MRLEASE_CMD_LEASE_NTF + 1)
 	.mcgrps = mrl_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(mrl_nl_mcgrps),
 };

@@ -52,7 +52,7 @@ static u32 mrl_event_reason(enum mmu_notifier_event event)
 static bool mrl_invalidate_is_harmless(struct mrl_lease *lease, u32 reason)
 {
 	return reason == MRLEASE_REASON_CLEAR &&
-	       (current->flags & PF_KTHREAD) && lease->pins.pages &&
+	       (current->flags & PF_KTHREAD) && lease->pins &&
 	       lease->backing == MRLEASE_BACKING_ANON;
 }
 

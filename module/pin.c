@@ -3,11 +3,15 @@
  * Pinning a lease's pages, charged to RLIMIT_MEMLOCK the way ib_umem_get()
  * charges an RDMA memory registration: against mm->pinned_vm, refused over
  * the limit unless the caller has CAP_IPC_LOCK.
+ *
+ * A set of pins is reference counted so that a check of the page tables
+ * (mrl_pins_mapped()) can keep it alive while the lease lets go of it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -15,6 +19,8 @@
 
 /* pin_user_pages_fast() takes an int count: pin in bounded batches. */
 #define MRL_PIN_BATCH	BIT(16)
+/* Pages compared per batch in mrl_pins_mapped(), on the stack. */
+#define MRL_CHECK_BATCH	64
 
 static int mrl_memlock_charge(struct mm_struct *mm, unsigned long nr)
 {
@@ -28,35 +34,28 @@ static int mrl_memlock_charge(struct mm_struct *mm, unsigned long nr)
 	return 0;
 }
 
-static void mrl_pins_release(struct mrl_pins *pins, unsigned long nr)
-{
-	if (pins->dirty)
-		unpin_user_pages_dirty_lock(pins->pages, nr, true);
-	else
-		unpin_user_pages(pins->pages, nr);
-}
-
 /*
  * Pin [start, end) of the current mm, which must be @mm.  @gup_flags carries
  * FOLL_WRITE and FOLL_LONGTERM as the caller decided from the VMAs.  On
- * success @pins owns the pages and the memlock charge.
+ * success *@out owns the pages and the memlock charge.
  */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned int gup_flags, struct mrl_pins *pins)
+		 unsigned int gup_flags, struct mrl_pins **out)
 {
 	unsigned long nr = (end - start) >> PAGE_SHIFT;
 	unsigned long done = 0;
+	struct mrl_pins *pins;
 	int ret;
 
-	pins->pages = kvmalloc_array(nr, sizeof(*pins->pages),
-				     GFP_KERNEL_ACCOUNT);
-	if (!pins->pages)
+	pins = kvmalloc(struct_size(pins, pages, nr), GFP_KERNEL_ACCOUNT);
+	if (!pins)
 		return -ENOMEM;
+	kref_init(&pins->ref);
 	pins->dirty = gup_flags & FOLL_WRITE;
 
 	ret = mrl_memlock_charge(mm, nr);
 	if (ret)
-		goto free_pages;
+		goto free_pins;
 
 	while (done < nr) {
 		unsigned long batch = min(nr - done, MRL_PIN_BATCH);
@@ -75,29 +74,75 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		done += ret;
 		cond_resched();
 	}
+	mmgrab(mm);
+	pins->mm = mm;
 	pins->nr = nr;
 	atomic64_add(nr, &mrl_stats.pinned_pages);
+	*out = pins;
 	return 0;
 
 unpin:
 	if (done)
 		unpin_user_pages(pins->pages, done);
 	atomic64_sub(nr, &mm->pinned_vm);
-free_pages:
-	kvfree(pins->pages);
-	pins->pages = NULL;
+free_pins:
+	kvfree(pins);
 	return ret;
 }
 
-/* Drop the pins and the memlock charge; may sleep (page lock for dirtying). */
-void mrl_pins_put(struct mm_struct *mm, struct mrl_pins *pins)
+struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins)
 {
-	if (!pins->pages)
-		return;
-	mrl_pins_release(pins, pins->nr);
-	atomic64_sub(pins->nr, &mm->pinned_vm);
+	kref_get(&pins->ref);
+	return pins;
+}
+
+static void mrl_pins_release(struct kref *ref)
+{
+	struct mrl_pins *pins = container_of(ref, struct mrl_pins, ref);
+
+	if (pins->dirty)
+		unpin_user_pages_dirty_lock(pins->pages, pins->nr, true);
+	else
+		unpin_user_pages(pins->pages, pins->nr);
+	atomic64_sub(pins->nr, &pins->mm->pinned_vm);
 	atomic64_sub(pins->nr, &mrl_stats.pinned_pages);
-	kvfree(pins->pages);
-	pins->pages = NULL;
-	pins->nr = 0;
+	mmdrop(pins->mm);
+	kvfree(pins);
+}
+
+/* Drop a reference; the last one unpins, which may sleep (page lock). */
+void mrl_pins_put(struct mrl_pins *pins)
+{
+	if (pins)
+		kref_put(&pins->ref, mrl_pins_release);
+}
+
+/*
+ * Do the page tables of the current mm (a kthread_use_mm() one) still map
+ * the pinned pages at @start?  Looks only, never faults: a page that is no
+ * longer mapped counts as changed.
+ */
+bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start)
+{
+	struct page *pages[MRL_CHECK_BATCH];
+	unsigned long done = 0;
+	bool same = true;
+
+	while (same && done < pins->nr) {
+		int batch = min_t(unsigned long, pins->nr - done,
+				  MRL_CHECK_BATCH);
+		int got, i;
+
+		got = get_user_pages_fast_only(start + (done << PAGE_SHIFT),
+					       batch, 0, pages);
+		if (got < batch)
+			same = false;
+		for (i = 0; i < max(got, 0); i++) {
+			if (pages[i] != pins->pages[done + i])
+				same = false;
+			put_page(pages[i]);
+		}
+		done += batch;
+	}
+	return same;
 }
