@@ -175,11 +175,15 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 	if (ret)
 		return ret;
-	/*
-	 * A lost copy-out of a new lease id cannot be undone safely (another
-	 * thread may already use it); the id then shows up in the events.
-	 */
-	return copy_to_user(uarg, &u, ksize) ? -EFAULT : 0;
+	if (!copy_to_user(uarg, &u, ksize))
+		return 0;
+	/* Nobody learnt the new lease's id: it must not outlive the error. */
+	if (MRL_IOC_BASE(cmd) == MRL_IOC_BASE(MRLEASE_IOC_REGISTER)) {
+		struct mrlease_lease_ref ref = { .id = u.reg.id };
+
+		mrl_lease_unregister(ctx, &ref);
+	}
+	return -EFAULT;
 }
 
 static ssize_t mrl_read(struct file *file, char __user *buf, size_t count,

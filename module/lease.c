@@ -134,7 +134,11 @@ void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker)
 	breaker->kthread = current->flags & PF_KTHREAD;
 	breaker->pid = breaker->kthread ? 0 :
 		       task_tgid_nr_ns(current, ctx->pid_ns);
-	get_task_comm(breaker->comm, current);
+	/* A task the holder cannot see stays anonymous. */
+	if (breaker->pid || breaker->kthread)
+		get_task_comm(breaker->comm, current);
+	else
+		memset(breaker->comm, 0, sizeof(breaker->comm));
 	breaker->self = current->mm == ctx->mm;
 }
 
@@ -474,6 +478,13 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	return -EAGAIN;
 }
 
+static struct kmem_cache *mrl_lease_cache;
+
+static void mrl_lease_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(mrl_lease_cache, container_of(rcu, struct mrl_lease, rcu));
+}
+
 /* Tear a lease down.  Caller holds ctx->mutex. */
 static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 			      bool published)
@@ -505,7 +516,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	}
 	ctx->nr_leases--;
 	mrl_user_uncharge_lease(ctx->user);
-	kfree_rcu(lease, rcu);
+	call_rcu(&lease->rcu, mrl_lease_free_rcu);
 }
 
 static int mrl_range_from_user(u64 addr, u64 len, unsigned long *start,
@@ -542,7 +553,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	if (current->mm != ctx->mm)
 		return -EPERM;
 
-	lease = kzalloc(sizeof(*lease), GFP_KERNEL_ACCOUNT);
+	lease = kmem_cache_zalloc(mrl_lease_cache, GFP_KERNEL);
 	if (!lease)
 		return -ENOMEM;
 	lease->ctx = ctx;
@@ -597,7 +608,7 @@ release_id:
 uncharge_user:
 	mrl_user_uncharge_lease(ctx->user);
 free_lease:
-	kfree(lease);
+	kmem_cache_free(mrl_lease_cache, lease);
 unlock:
 	mutex_unlock(&ctx->mutex);
 	return ret;
@@ -736,6 +747,8 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	q->ino = lease->ino;
 	q->offset = lease->offset;
 	q->timeout_ms = lease->timeout_ms;
+	/* Pins a break let go of are gone by the time anybody looks. */
+	flush_work(&lease->unpin_work);
 	spin_lock(&ctx->lock);
 	q->state = lease->state;
 	q->generation = lease->generation;
@@ -813,4 +826,18 @@ void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap
 void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap)
 {
 	path_put(&snap->path);
+}
+
+/* Leases are many and small: a cache of their own spares kmalloc rounding. */
+int mrl_lease_init(void)
+{
+	mrl_lease_cache = KMEM_CACHE(mrl_lease, SLAB_ACCOUNT);
+	return mrl_lease_cache ? 0 : -ENOMEM;
+}
+
+void mrl_lease_uninit(void)
+{
+	/* Leases freed after a grace period must be gone first. */
+	rcu_barrier();
+	kmem_cache_destroy(mrl_lease_cache);
 }

@@ -26,10 +26,13 @@ static int __init mrl_init(void)
 {
 	int ret;
 
+	ret = mrl_lease_init();
+	if (ret)
+		return ret;
 	/* Leases notify the family: it must exist before the device. */
 	ret = mrl_netlink_init();
 	if (ret)
-		return ret;
+		goto uninit_lease;
 	ret = mrl_cdev_init();
 	if (ret)
 		goto uninit_netlink;
@@ -38,6 +41,8 @@ static int __init mrl_init(void)
 
 uninit_netlink:
 	mrl_netlink_uninit();
+uninit_lease:
+	mrl_lease_uninit();
 	return ret;
 }
 
@@ -46,6 +51,7 @@ static void __exit mrl_exit(void)
 	mrl_cdev_uninit();
 	mrl_netlink_uninit();
 	mrl_user_uninit();
+	mrl_lease_uninit();
 }
 
 module_init(mrl_init);

@@ -160,6 +160,8 @@ int mrl_cdev_init(void);
 void mrl_cdev_uninit(void);
 
 /* lease.c */
+int mrl_lease_init(void);
+void mrl_lease_uninit(void);
 int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg);
 int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref);
 int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref);

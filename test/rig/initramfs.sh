@@ -42,6 +42,8 @@ moddir=$(kernel_moddir "$rel")
 [ -d "$moddir/kernel" ] || die "kernel $rel is not in the cache (run kernel.sh $rel)"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/mrlease-initramfs.XXXXXX")
+# mktemp makes it 0700; it becomes the guest's /, which every user must reach.
+chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/usr/{bin,sbin,lib,lib64} "$stage"/{dev,proc,sys,tmp,run,mnt,etc,root}
 for d in bin sbin lib lib64; do ln -s "usr/$d" "$stage/$d"; done

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * madvise(MADV_DONTNEED) drops the pages behind part of a lease: the lease
+ * breaks with reason CLEAR over exactly that part.  The range stays mapped,
+ * so a restore afterwards succeeds and re-arms the lease on the new pages.
+ */
+#include "harness.h"
+
+int main(void)
+{
+	int fd = mrl_ctx();
+	char *a = t_anon(16), *b = t_anon(8);
+	struct mrlease_register la, lb;
+	struct mrlease_event ev;
+	struct mrlease_query q;
+	uint64_t gen;
+
+	CHECK_OK(mrl_register(fd, a + PG(2), PG(10), 0xd0, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(mrl_register(fd, b, PG(8), 0xd1, 0, 0, &lb));
+
+	CHECK_SYS(madvise(a + PG(6), PG(8), MADV_DONTNEED));
+	GET_EVENT(fd, ev, 2000);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, la,
+		    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
+	CHECK_EVENT_RANGE(ev, a + PG(6), PG(6));
+	CHECK_EVENT_BY(ev, getpid());
+	CHECK_EQ(a[PG(7)], 0);		/* fresh zero page */
+	CHECK_EQ(a[PG(5)], 6);
+	CHECK_NO_EVENT(fd, 200);
+
+	CHECK_SYS(madvise(b + PG(7), PG(1), MADV_DONTNEED));
+	GET_EVENT(fd, ev, 2000);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, lb, MRLEASE_EVENT_F_SELF);
+	CHECK_EVENT_RANGE(ev, b + PG(7), PG(1));
+
+	gen = la.generation;
+	CHECK_OK(mrl_restore(fd, &la));
+	CHECK_NE(la.generation, gen);
+	CHECK_OK(mrl_query(fd, la.id, &q));
+	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
+	CHECK_EQ(q.pinned_pages, 10);
+	CHECK_EQ(q.generation, la.generation);
+	CHECK_EQ(q.breaks, 1);
+
+	/* Broken again: the record carries the new generation. */
+	CHECK_SYS(madvise(a + PG(2), PG(1), MADV_DONTNEED));
+	GET_EVENT(fd, ev, 2000);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, la,
+		    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
+	CHECK_EVENT_RANGE(ev, a + PG(2), PG(1));
+	close(fd);
+	t_pass();
+}

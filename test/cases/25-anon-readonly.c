@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A pinned lease on read-only memory (think: an MR for remote reads): the
+ * pages can be pinned without write access; making the memory writable
+ * changes nothing, but the first write, which replaces the shared zero page
+ * with a private page, breaks the lease (reason CLEAR).
+ */
+#include "harness.h"
+
+int main(void)
+{
+	int fd = mrl_ctx();
+	struct mrlease_register l;
+	struct mrlease_event ev;
+	struct mrlease_query q;
+	volatile char *a;
+	char sum = 0;
+
+	a = CHECK_SYS(mmap(NULL, PG(4), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	madvise((void *)a, PG(4), MADV_NOHUGEPAGE);
+	for (int i = 0; i < 4; i++)
+		sum += a[PG(i)];	/* map the zero page */
+	CHECK_EQ(sum, 0);
+	CHECK_OK(mrl_register(fd, (void *)a, PG(4), 0x25, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_EQ(q.pinned_pages, 4);
+
+	CHECK_SYS(mprotect((void *)a, PG(4), PROT_READ | PROT_WRITE));
+	CHECK_NO_EVENT(fd, 200);
+	a[PG(1)] = 1;
+	GET_EVENT(fd, ev, 2000);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l,
+		    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
+	CHECK_EVENT_RANGE(ev, a + PG(1), PG(1));
+	close(fd);
+	t_pass();
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A holder that never acks: with timeout_ms = 1000 the lease is REVOKED
+ * about 1 s after the break (record REVOKED, reason TIMEOUT), its pins are
+ * dropped and the waiting puncher goes on; the lease's state is REVOKED and a
+ * late ack fails -ETIMEDOUT.  Restore re-arms a revoked lease.  If the
+ * DECOHERENCE record was not read yet, the REVOKED record replaces it.
+ */
+#include "fsdax.h"
+
+#define MiB		(1u << 20)
+#define FILE_SIZE	(4 * MiB)
+#define LEASE_OFF	(2 * MiB)
+#define LEASE_LEN	(1 * MiB)
+#define HOLE_OFF	(LEASE_OFF + MiB / 2)
+#define HOLE_LEN	(64 * 1024)
+#define TIMEOUT_MS	1000
+
+static void check_revoked_at(int line, const struct mrlease_event *ev, const struct mrlease_register *l)
+{
+	if (ev->type != MRLEASE_EVENT_REVOKED || ev->reason != MRLEASE_REASON_TIMEOUT ||
+	    ev->id != l->id || ev->cookie != l->cookie || ev->generation != l->generation ||
+	    (ev->flags & MRLEASE_EVENT_F_SELF) || ev->reserved[0] || ev->reserved[1] || ev->reserved[2])
+		t_fail_at(__FILE__, line, "expected REVOKED reason=timeout id=%llu cookie=%#llx gen=%llu, not SELF",
+			  (unsigned long long)l->id, (unsigned long long)l->cookie,
+			  (unsigned long long)l->generation);
+}
+#define CHECK_REVOKED(ev, l)	check_revoked_at(__LINE__, &(ev), &(l))
+
+int main(void)
+{
+	struct dax_file f;
+	struct breaker b;
+	struct breaker_report rep;
+	struct mrlease_register l;
+	struct mrlease_event ev;
+	struct mrlease_query q;
+	const volatile struct mrlease_status *st;
+	int64_t t_rev, waited;
+	uint64_t seq;
+	int fd;
+
+	dax_create(&f, FILE_SIZE);
+	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	fd = mrl_ctx();
+	st = mrl_status(fd);
+
+	/* Round 1: read the DECOHERENCE record, never ack. */
+	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x71, MRLEASE_REG_PIN, TIMEOUT_MS, &l));
+	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_EQ(q.timeout_ms, TIMEOUT_MS);
+	breaker_go(&b);
+	GET_EVENT(fd, ev, 10000);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
+	CHECK_EQ(ev.breaker_pid, b.pid);
+
+	GET_EVENT(fd, ev, 10000);
+	t_rev = t_now_ns();
+	CHECK_REVOKED(ev, l);
+	BREAKER_DONE(&b, 5000, rep);
+	waited = (rep.end_ns - rep.start_ns) / 1000000;
+	t_info("revoked %lld ms after the punch started; the puncher waited %lld ms",
+	       (long long)(t_rev - rep.start_ns) / 1000000, (long long)waited);
+	CHECK_GE(t_rev - rep.start_ns, (TIMEOUT_MS - 50) * 1000000ll);
+	CHECK_LT(t_rev - rep.start_ns, 10000 * 1000000ll);
+	CHECK_GE(waited, TIMEOUT_MS - 50);
+	CHECK_LT(rep.end_ns - t_rev, 1000000000);
+	CHECK_LT(t_rev - rep.end_ns, 1000000000);
+
+	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_EQ(q.state, MRLEASE_STATE_REVOKED);
+	CHECK_EQ(q.pinned_pages, 0);
+	CHECK_EQ(st->broken, 0);
+	CHECK_ERR(mrl_ack(fd, l.id, l.generation), ETIMEDOUT);
+	CHECK_NO_EVENT(fd, 200);
+
+	/* Round 2: restore, break again, read nothing until it is revoked. */
+	CHECK_OK(mrl_restore(fd, &l));
+	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
+	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
+	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
+	seq = st->event_seq;
+
+	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	breaker_go(&b);
+	BREAKER_DONE(&b, 10000, rep);
+	waited = (rep.end_ns - rep.start_ns) / 1000000;
+	t_info("second puncher waited %lld ms", (long long)waited);
+	CHECK_GE(waited, TIMEOUT_MS - 50);
+	t_msleep(200);
+	CHECK_EQ(st->pending, 1);
+	CHECK(st->event_seq - seq >= 2);	/* queued, then replaced */
+	GET_EVENT(fd, ev, 1000);
+	CHECK_REVOKED(ev, l);
+	CHECK_NO_EVENT(fd, 200);
+	CHECK_EQ(st->pending, 0);
+	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_REVOKED);
+	close(fd);
+	t_pass();
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The holder of a pinned lease on a DAX file is SIGKILLed while another
+ * process waits in fallocate(PUNCH_HOLE) for its ack: the exit drops the
+ * pins and the puncher returns promptly.
+ */
+#include "fsdax.h"
+
+#define MiB		(1u << 20)
+#define FILE_SIZE	(4 * MiB)
+#define LEASE_OFF	(1 * MiB)
+#define LEASE_LEN	(2 * MiB)
+#define HOLE_OFF	(2 * MiB)
+#define HOLE_LEN	(128 * 1024)
+
+static void holder(struct dax_file *f, int out)
+{
+	int fd = mrl_ctx();
+	struct mrlease_register l;
+	struct mrlease_event ev;
+
+	prctl(PR_SET_NAME, "mrl-holder");
+	CHECK_OK(mrl_register(fd, f->map + LEASE_OFF, LEASE_LEN, 0x401d, MRLEASE_REG_PIN, 60000, &l));
+	t_write_full(out, &l, sizeof(l));
+	GET_EVENT(fd, ev, 20000);
+	t_write_full(out, &ev, sizeof(ev));
+	for (;;)
+		pause();
+}
+
+int main(void)
+{
+	struct dax_file f;
+	struct breaker b;
+	struct breaker_report rep;
+	struct mrlease_register l;
+	struct mrlease_event ev;
+	int p[2], st;
+	int64_t t_kill;
+	pid_t h;
+
+	dax_create(&f, FILE_SIZE);
+	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	t_pipe(p);
+	h = t_fork();
+	if (h == 0) {
+		close(p[0]);
+		holder(&f, p[1]);
+	}
+	close(p[1]);
+	if (!t_read_full(p[0], &l, sizeof(l), 10000))
+		t_fail("the holder did not register");
+
+	breaker_go(&b);
+	if (!t_read_full(p[0], &ev, sizeof(ev), 15000))
+		t_fail("the holder got no event");
+	mrl_print_event(&ev);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
+	CHECK_EQ(ev.breaker_pid, b.pid);
+
+	t_msleep(1000);
+	CHECK_BREAKER_WAITING(&b);
+
+	t_kill = t_now_ns();
+	CHECK_SYS(kill(h, SIGKILL));
+	BREAKER_DONE(&b, 5000, rep);
+	t_info("the puncher returned %lld ms after the holder was killed",
+	       (long long)(rep.end_ns - t_kill) / 1000000);
+	CHECK_LT(rep.end_ns - t_kill, 2000000000);
+	CHECK_EQ(t_wait(h, 5000, &st), 1);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
+	DAX_CHECK_DATA(&f, LEASE_OFF, HOLE_OFF - LEASE_OFF);
+	t_pass();
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A holder that may not take the file-layout lease (user 65534, not the
+ * file's owner, no CAP_LEASE) still gets its lease: query says layout
+ * REFUSED with -EACCES, and pins and the notifier still make a foreign hole
+ * punch wait for the ack.
+ */
+#include "fsdax.h"
+
+#include <grp.h>
+#include <sys/resource.h>
+
+#define MiB		(1u << 20)
+#define LEASE_LEN	(256 * 1024)
+
+struct saved_mode {
+	const char *path;
+	mode_t mode;
+};
+
+static void put_mode_back(void *arg)
+{
+	struct saved_mode *m = arg;
+
+	chmod(m->path, m->mode);
+}
+
+static void allow(struct saved_mode *m, const char *path, mode_t mode)
+{
+	struct stat st;
+
+	CHECK_SYS(stat(path, &st));
+	m->path = path;
+	m->mode = st.st_mode & 07777;
+	if ((m->mode & mode) == mode)
+		return;
+	CHECK_SYS(chmod(path, m->mode | mode));
+	t_defer(put_mode_back, m);
+}
+
+/* As user 65534: lease the mapping, report, wait for a record, ack it. */
+static void holder(struct dax_file *f, int out)
+{
+	struct rlimit rl = { MiB, MiB };
+	struct mrlease_register l;
+	struct mrlease_event ev;
+	struct mrlease_query q;
+	int fd;
+
+	CHECK_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
+	CHECK_SYS(setgroups(0, NULL));
+	CHECK_SYS(setgid(65534));
+	CHECK_SYS(setuid(65534));
+	fd = mrl_ctx();
+	CHECK_OK(mrl_register(fd, f->map, LEASE_LEN, 0x39, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(mrl_query(fd, l.id, &q));
+	t_info("layout %u, layout_error %d", q.layout, q.layout_error);
+	CHECK_EQ(q.layout, MRLEASE_LAYOUT_REFUSED);
+	CHECK_EQ(q.layout_error, -EACCES);
+	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
+	t_write_full(out, &l, sizeof(l));
+	GET_EVENT(fd, ev, 10000);
+	t_write_full(out, &ev, sizeof(ev));
+	t_msleep(1000);
+	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	_exit(0);
+}
+
+int main(void)
+{
+	static struct saved_mode modes[3];
+	struct dax_file f;
+	struct breaker b;
+	struct breaker_report rep;
+	struct mrlease_register l;
+	struct mrlease_event ev;
+	int p[2];
+	pid_t h;
+
+	if (geteuid() != 0)
+		t_skip("needs root to set up an unprivileged user");
+	dax_create(&f, 1 * MiB);
+	allow(&modes[0], "/", 0111);
+	allow(&modes[1], "/dev", 0111);
+	allow(&modes[2], T_DEVICE, 0666);
+
+	breaker_start(&b, f.fd, BREAK_PUNCH, 64 * 1024, 64 * 1024);
+	t_pipe(p);
+	h = t_fork();
+	if (h == 0)
+		holder(&f, p[1]);
+	close(p[1]);
+	if (!t_read_full(p[0], &l, sizeof(l), 10000))
+		t_fail("the holder did not register");
+	breaker_go(&b);
+	if (!t_read_full(p[0], &ev, sizeof(ev), 10000))
+		t_fail("the holder got no record");
+	mrl_print_event(&ev);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
+	CHECK_EQ(ev.breaker_pid, b.pid);
+	t_msleep(500);
+	CHECK_BREAKER_WAITING(&b);
+	BREAKER_DONE(&b, 5000, rep);
+	t_info("the puncher waited %lld ms", (long long)(rep.end_ns - rep.start_ns) / 1000000);
+	CHECK_GE(rep.end_ns - rep.start_ns, 900000000);
+	CHECK_CHILD_OK(h, 5000);
+	t_pass();
+}
