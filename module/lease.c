@@ -10,21 +10,21 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kdev_t.h>
 #include <linux/kthread.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
-#include <linux/timekeeping.h>
-#include <linux/cred.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
-#include <linux/magic.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 
 #include "compat.h"
 #include "mrlease.h"
@@ -312,9 +312,8 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrl_pins *pins = NULL;
-	int ret = 0;
-
 	struct mrl_breaker breaker;
+	int ret = 0;
 
 	mrl_breaker_current(ctx, &breaker);
 	spin_lock(&ctx->lock);
