@@ -79,6 +79,13 @@ static void mrl_layout_unlock(struct mrl_layout *layout)
 	vfs_setlease(layout->file, F_UNLCK, NULL, &owner);
 }
 
+/*
+ * Give the file lease back once no lease waits for its ack, or for good
+ * when the last lease left (@layout->unused).  This runs as a work item on
+ * purpose: F_UNLCK checks the caller's right to the file (owner or
+ * CAP_LEASE), which the holder may have dropped since, and a lease left
+ * behind would point at freed memory.  A kernel worker always has it.
+ */
 static void mrl_layout_release_work(struct work_struct *work)
 {
 	struct mrl_layout *layout = container_of(work, struct mrl_layout,
@@ -87,8 +94,12 @@ static void mrl_layout_release_work(struct work_struct *work)
 	bool release;
 
 	spin_lock(&ctx->lock);
-	release = layout->state == MRLEASE_LAYOUT_BROKEN &&
-		  !mrl_layout_awaits_ack(layout);
+	if (layout->unused)
+		release = layout->state == MRLEASE_LAYOUT_HELD ||
+			  layout->state == MRLEASE_LAYOUT_BROKEN;
+	else
+		release = layout->state == MRLEASE_LAYOUT_BROKEN &&
+			  !mrl_layout_awaits_ack(layout);
 	if (release)
 		layout->state = MRLEASE_LAYOUT_RELEASED;
 	spin_unlock(&ctx->lock);
@@ -108,22 +119,28 @@ void mrl_layout_settle(struct mrl_layout *layout)
 		schedule_work(&layout->release_work);
 }
 
-/* Take the FL_LAYOUT lease if we do not hold it.  Under ctx->mutex. */
-static void mrl_layout_take(struct mrl_layout *layout)
+/*
+ * Take the FL_LAYOUT lease if we do not hold it.  While it is being broken
+ * (other leases on the file still owe their ack) it cannot be taken again:
+ * -EAGAIN, so that no lease is armed without the guard.  Any other refusal
+ * only leaves the lease without a layout lease.  Under ctx->mutex.
+ */
+static int mrl_layout_take(struct mrl_layout *layout)
 {
 	struct mrl_ctx *ctx = layout->ctx;
 	struct mrl_file_lease *fl;
+	u32 state;
 	int ret;
 
 	/* A release still pending must go first. */
 	flush_work(&layout->release_work);
 	spin_lock(&ctx->lock);
-	if (layout->state == MRLEASE_LAYOUT_HELD ||
-	    layout->state == MRLEASE_LAYOUT_BROKEN) {
-		spin_unlock(&ctx->lock);
-		return;
-	}
+	state = layout->state;
 	spin_unlock(&ctx->lock);
+	if (state == MRLEASE_LAYOUT_BROKEN)
+		return -EAGAIN;
+	if (state == MRLEASE_LAYOUT_HELD)
+		return 0;
 
 	fl = mrl_compat_fl_alloc();
 	if (!fl) {
@@ -141,6 +158,7 @@ out:
 	layout->state = ret ? MRLEASE_LAYOUT_REFUSED : MRLEASE_LAYOUT_HELD;
 	layout->error = ret;
 	spin_unlock(&ctx->lock);
+	return 0;
 }
 
 static struct mrl_layout *mrl_layout_find(struct mrl_ctx *ctx,
@@ -156,17 +174,20 @@ static struct mrl_layout *mrl_layout_find(struct mrl_ctx *ctx,
 
 static void mrl_layout_put(struct mrl_layout *layout)
 {
-	bool held;
+	struct mrl_ctx *ctx = layout->ctx;
 
 	if (--layout->users)
 		return;
 	list_del(&layout->ctx_node);
-	cancel_work_sync(&layout->release_work);
-	held = layout->state == MRLEASE_LAYOUT_HELD ||
-	       layout->state == MRLEASE_LAYOUT_BROKEN;
-	/* fput() would remove it too, but only once the file is freed. */
-	if (held)
-		mrl_layout_unlock(layout);
+	/*
+	 * fput() would remove the file lease too, but only once the file is
+	 * freed, maybe later: lm_break must never see @layout after kfree().
+	 */
+	spin_lock(&ctx->lock);
+	layout->unused = true;
+	spin_unlock(&ctx->lock);
+	queue_work(system_wq, &layout->release_work);
+	flush_work(&layout->release_work);
 	fput(layout->file);
 	kfree(layout);
 }
@@ -191,7 +212,7 @@ void mrl_layout_detach(struct mrl_lease *lease)
  * Guard @lease with a layout lease on @file (a reference we consume; NULL
  * for memory that is not a file).  Under ctx->mutex, at every arm.
  */
-void mrl_layout_attach(struct mrl_lease *lease, struct file *file)
+int mrl_layout_attach(struct mrl_lease *lease, struct file *file)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrl_layout *layout;
@@ -199,12 +220,11 @@ void mrl_layout_attach(struct mrl_lease *lease, struct file *file)
 	if (lease->layout && file &&
 	    file_inode(lease->layout->file) == file_inode(file)) {
 		fput(file);
-		mrl_layout_take(lease->layout);
-		return;
+		return mrl_layout_take(lease->layout);
 	}
 	mrl_layout_detach(lease);
 	if (!file)
-		return;
+		return 0;
 
 	layout = mrl_layout_find(ctx, file);
 	if (layout) {
@@ -213,7 +233,7 @@ void mrl_layout_attach(struct mrl_lease *lease, struct file *file)
 		layout = kzalloc(sizeof(*layout), GFP_KERNEL_ACCOUNT);
 		if (!layout) {
 			fput(file);
-			return;
+			return -ENOMEM;
 		}
 		layout->ctx = ctx;
 		layout->file = file;
@@ -226,5 +246,5 @@ void mrl_layout_attach(struct mrl_lease *lease, struct file *file)
 	lease->layout = layout;
 	list_add(&lease->layout_node, &layout->leases);
 	spin_unlock(&ctx->lock);
-	mrl_layout_take(layout);
+	return mrl_layout_take(layout);
 }

@@ -453,7 +453,9 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file);
 		if (ret)
 			return ret;
-		mrl_layout_attach(lease, layout_file);
+		ret = mrl_layout_attach(lease, layout_file);
+		if (ret)
+			return ret;
 		if (lease->flags & MRLEASE_REG_PIN) {
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
 					   gup_flags, &pins);

@@ -69,6 +69,7 @@ struct mrl_layout {
 	struct list_head leases;	/* mrl_lease.layout_node, ctx->lock */
 	u32 state;			/* MRLEASE_LAYOUT_*, under ctx->lock */
 	int error;			/* of the last vfs_setlease() */
+	bool unused;			/* last lease gone: release for good */
 	struct work_struct release_work;
 };
 
@@ -186,7 +187,7 @@ ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 		       bool nonblock);
 
 /* filelease.c */
-void mrl_layout_attach(struct mrl_lease *lease, struct file *file);
+int mrl_layout_attach(struct mrl_lease *lease, struct file *file);
 void mrl_layout_detach(struct mrl_lease *lease);
 void mrl_layout_settle(struct mrl_layout *layout);
 

@@ -12,8 +12,9 @@
  *    until the ack (>= 1.1 s later), then returns within 1 s; RELEASED;
  *  - while the lease is acked but not restored there is no file lease: a
  *    foreign write goes through at once and breaks nothing;
- *  - after restore (HELD) a foreign write into the range waits again, and
- *    unregistering the lease lets it go as an ack would;
+ *  - after restore (HELD) a foreign write into the range waits again (our
+ *    own write meanwhile does not), and unregistering the lease lets it go
+ *    as an ack would;
  *  - an unpinned lease holds the writer just the same (the layout lease
  *    alone makes it wait).
  */
@@ -137,6 +138,9 @@ int main(void)
 	t_msleep(1100);
 	CHECK_BREAKER_WAITING(&w);
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_BROKEN, LEASE_LEN / t_pg, MRLEASE_LAYOUT_BROKEN);
+	/* Our own write does not queue up behind the breaking file lease. */
+	own_write(3 * MiB + 32 * t_pg, 0x74);
+	CHECK_BREAKER_WAITING(&w);
 	t0 = t_now_ns();
 	CHECK_OK(mrl_unregister(fd, l.id));
 	BREAKER_DONE(&w, 5000, rep);
