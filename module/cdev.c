@@ -202,10 +202,8 @@ static __poll_t mrl_poll(struct file *file, struct poll_table_struct *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &ctx->wait, wait);
-	spin_lock(&ctx->lock);
-	if (!list_empty(&ctx->events))
+	if (mrl_event_ready(ctx))
 		mask = EPOLLIN | EPOLLRDNORM;
-	spin_unlock(&ctx->lock);
 	return mask;
 }
 

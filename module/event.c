@@ -47,6 +47,29 @@ void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	WRITE_ONCE(ctx->status->pending, ctx->status->pending - 1);
 }
 
+/*
+ * A check of the page tables that may turn into a record (lease.c) counts
+ * as pending in the status page and makes poll() report EPOLLIN, so that
+ * the holder does not trust a range that is about to break.  Under
+ * ctx->lock.
+ */
+void mrl_event_verify_begin(struct mrl_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	ctx->verifying++;
+	WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
+	mrl_status_bump(ctx);
+	wake_up_interruptible_poll(&ctx->wait, EPOLLIN | EPOLLRDNORM);
+}
+
+void mrl_event_verify_end(struct mrl_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	ctx->verifying--;
+	WRITE_ONCE(ctx->status->pending, ctx->status->pending - 1);
+	wake_up_all(&ctx->wait);
+}
+
 /* Take the oldest record; false if there is none. */
 static bool mrl_event_pop(struct mrl_ctx *ctx, struct mrlease_event *ev)
 {
@@ -73,6 +96,31 @@ static bool mrl_event_any(struct mrl_ctx *ctx)
 	any = !list_empty(&ctx->events);
 	spin_unlock(&ctx->lock);
 	return any;
+}
+
+/* Records may come, or checks that may produce one are still running. */
+static bool mrl_event_settled(struct mrl_ctx *ctx)
+{
+	bool settled;
+
+	spin_lock(&ctx->lock);
+	settled = !list_empty(&ctx->events) || !ctx->verifying;
+	spin_unlock(&ctx->lock);
+	return settled;
+}
+
+/* Bound on how long even a non-blocking read() waits for those checks. */
+#define MRL_VERIFY_WAIT	(HZ / 10)
+
+/* Is readiness (EPOLLIN) to be reported?  Records or running checks. */
+bool mrl_event_ready(struct mrl_ctx *ctx)
+{
+	bool ready;
+
+	spin_lock(&ctx->lock);
+	ready = !list_empty(&ctx->events) || ctx->verifying;
+	spin_unlock(&ctx->lock);
+	return ready;
 }
 
 /*
@@ -105,6 +153,11 @@ ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 		return -EINVAL;
 
 	while (count - done >= sizeof(ev)) {
+		if (!done && !mrl_event_settled(ctx) &&
+		    wait_event_killable_timeout(ctx->wait,
+						mrl_event_settled(ctx),
+						MRL_VERIFY_WAIT) < 0)
+			return -EINTR;
 		if (!mrl_event_pop(ctx, &ev)) {
 			if (done)
 				break;

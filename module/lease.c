@@ -197,8 +197,20 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
  * anonymous memory but map the very same pages again.  For such a clear,
  * look at the page tables once it is over and break only if the pinned
  * pages are no longer mapped.  Nobody waits on anonymous pins, so the
- * delay costs only the event's latency.  Under ctx->lock.
+ * delay costs only the event's latency, and the check counts as pending in
+ * the status page until it is over: a holder that looks right after its own
+ * madvise() returns sees it and reads (read() waits for the check), so no
+ * DMA goes to a page that is gone.  Under ctx->lock.
  */
+/* A check of the page tables is over or moot.  Under ctx->lock. */
+static void mrl_lease_verify_end(struct mrl_lease *lease)
+{
+	if (!lease->verify_pending)
+		return;
+	lease->verify_pending = false;
+	mrl_event_verify_end(lease->ctx);
+}
+
 static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 				   unsigned long start, unsigned long end,
 				   const struct mrl_breaker *breaker)
@@ -212,6 +224,7 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 		return true;
 	}
 	lease->verify_pending = true;
+	mrl_event_verify_begin(lease->ctx);
 	lease->verify_reason = reason;
 	lease->verify_start = start;
 	lease->verify_end = end;
@@ -247,7 +260,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	spin_lock(&ctx->lock);
 	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
 		if (!same) {
-			lease->verify_pending = false;
+			/* Queue the record before the check stops counting. */
 			mrl_lease_break_armed(lease, lease->verify_reason,
 					      lease->verify_start,
 					      lease->verify_end,
@@ -255,12 +268,11 @@ static void mrl_lease_verify_work(struct work_struct *work)
 		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
 			/* Cleared again while we looked: look again. */
 			schedule_work(&lease->verify_work);
-		} else {
-			lease->verify_pending = false;
+			spin_unlock(&ctx->lock);
+			return;
 		}
-	} else {
-		lease->verify_pending = false;
 	}
+	mrl_lease_verify_end(lease);
 	spin_unlock(&ctx->lock);
 }
 
@@ -466,7 +478,7 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		spin_lock(&ctx->lock);
 		if (!mmu_interval_read_retry(&lease->notifier, seq)) {
 			lease->pins = pins;
-			lease->verify_pending = false;
+			mrl_lease_verify_end(lease);
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;
 			spin_unlock(&ctx->lock);
@@ -502,6 +514,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	cancel_work_sync(&lease->ntf_work);
 
 	spin_lock(&ctx->lock);
+	mrl_lease_verify_end(lease);
 	pins = mrl_lease_leave_broken(lease, 0);
 	path = lease->path;
 	lease->path = (struct path){};
@@ -708,6 +721,9 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	cancel_work_sync(&lease->unpin_work);
 	cancel_work_sync(&lease->verify_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
+	spin_lock(&ctx->lock);
+	mrl_lease_verify_end(lease);
+	spin_unlock(&ctx->lock);
 
 	ret = mrl_lease_arm(ctx, lease);
 	if (ret) {

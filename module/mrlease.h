@@ -52,6 +52,7 @@ struct mrl_ctx {
 
 	spinlock_t lock;		/* states, events, status page */
 	struct list_head events;	/* leases with a queued record */
+	unsigned int verifying;		/* page-table checks running */
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
 	struct mrlease_status *status;	/* the page user space maps */
@@ -183,6 +184,9 @@ void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 /* event.c */
 void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease);
 void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease);
+void mrl_event_verify_begin(struct mrl_ctx *ctx);
+void mrl_event_verify_end(struct mrl_ctx *ctx);
+bool mrl_event_ready(struct mrl_ctx *ctx);
 ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 		       bool nonblock);
 

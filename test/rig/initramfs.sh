@@ -4,25 +4,35 @@
 # Build the test VM's initramfs (gzip'd newc cpio).
 #
 #   initramfs.sh --kernel REL --out FILE [--module KO] [--tests DIR] [--run FILE]... [--kmod NAME]...
-#                [--bin PATH]...
+#                [--bin PATH]... [--rdma]
 #
 # Guest layout (usr-merged): bash (also as /bin/sh), busybox applets, ndctl, mke2fs, mkfs.xfs, xfs_io,
 # fallocate, jq, /sbin/ip, plus each --bin, with their shared libraries; /lib/modules/REL with the kernel modules the VM
 # needs (and their dependencies; modules.dep for modprobe), loaded by /init from /lib/mrlease/kmods.order;
 # /lib/mrlease/mrlease.ko (--module); /tests (a copy of --tests DIR); /extra/NNN-name (each --run, in order);
 # /init and /lib/mrlease/run-suite.sh from test/guest/.
+#
+# --rdma adds soft-RoCE: the rdma_rxe, ib_uverbs and veth modules (and crc32_generic, without which rxe
+# cannot checksum), iproute2's rdma tool, libibverbs' rxe provider (dlopen'ed, so ldd never sees it) with
+# its /etc/libibverbs.d entry, and /lib/mrlease/rdma-setup.sh, which /init runs to create veth0/veth1 and
+# rxe0 on veth0. It is implied when a test or --run program links libibverbs.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=kernel.sh
 . "$RIG_DIR/kernel.sh"
 
-# Modules /init loads; a trailing ? marks ones that not every kernel has as modules.
+# Modules /init loads; a trailing ? marks ones that not every kernel has as modules (7.x: ext4, xfs and rxe
+# call the built-in crc32c/crc32 library instead of the crypto API's crc32c_generic/crc32_generic).
 KMODS=(libnvdimm nfit nd_btt nd_pmem dax_pmem dax_pmem_core\? device_dax\?
-	jbd2 mbcache crc16 crc32c_generic ext4 libcrc32c xfs)
+	jbd2 mbcache crc16 crc32c_generic\? ext4 libcrc32c\? xfs)
 BINS=(busybox ndctl daxctl\? mke2fs mkfs.xfs xfs_io fallocate bash jq /sbin/ip\?)
 
-rel="" out="" module="" tests=""
+RDMA_KMODS=(crc32_generic\? veth ib_uverbs rdma_rxe)
+RDMA_BINS=(rdma)
+RDMA_PROVIDERS=(rxe)
+
+rel="" out="" module="" tests="" rdma=0
 runs=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -33,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--run) runs+=("$2"); shift ;;
 	--kmod) KMODS+=("$2"); shift ;;
 	--bin) BINS+=("$2"); shift ;;
+	--rdma) rdma=1 ;;
 	*) die "initramfs.sh: unknown argument '$1'" ;;
 	esac
 	shift
@@ -70,6 +81,29 @@ add_libs() {
 	done < <(ldd "$f" 2>/dev/null || true)
 }
 file_is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
+
+# Does any test or --run program link libibverbs? Then the guest needs soft-RoCE.
+uses_ibverbs() {
+	local f
+	for f in "$@"; do
+		file_is_elf "$f" || continue
+		LD_LIBRARY_PATH="${tests:+$tests/lib}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$f" 2>/dev/null |
+			grep -q 'libibverbs\.so' && return 0
+	done
+	return 1
+}
+if [ $rdma -eq 0 ]; then
+	progs=("${runs[@]}")
+	[ -z "$tests" ] || [ ! -d "$tests" ] || mapfile -t -O ${#progs[@]} progs < <(find "$tests" -type f -perm -u+x)
+	if uses_ibverbs "${progs[@]}"; then
+		log "a test program links libibverbs: adding soft-RoCE (--rdma)"
+		rdma=1
+	fi
+fi
+if [ $rdma -eq 1 ]; then
+	KMODS+=("${RDMA_KMODS[@]}")
+	BINS+=("${RDMA_BINS[@]}")
+fi
 
 # --- programs
 for b in "${BINS[@]}"; do
@@ -162,6 +196,20 @@ for f in "${runs[@]}"; do
 	chmod +x "$dest"
 	add_libs "$f"
 done
+# libibverbs dlopen()s the provider named by /etc/libibverbs.d/NAME.driver from its provider directory.
+if [ $rdma -eq 1 ]; then
+	for p in "${RDMA_PROVIDERS[@]}"; do
+		drv=/etc/libibverbs.d/$p.driver
+		[ -f "$drv" ] || die "$drv not found (run test/rig/deps.sh: ibverbs-providers)"
+		put "$drv"
+		so=$(find /usr/lib /lib -path "*/libibverbs/lib$p-rdmav*.so" 2>/dev/null | head -n 1)
+		[ -n "$so" ] || die "libibverbs provider lib$p-rdmav*.so not found"
+		put "$so"
+		add_libs "$so"
+	done
+	cp "$REPO_ROOT/test/guest/rdma-setup.sh" "$stage/lib/mrlease/rdma-setup.sh"
+	chmod +x "$stage/lib/mrlease/rdma-setup.sh"
+fi
 for lib in "${!LIBS[@]}"; do
 	put "$lib"
 done
