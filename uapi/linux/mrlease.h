@@ -46,9 +46,14 @@
  * MRLEASE_EVENT_DECOHERENCE record is queued.  Protection-only changes
  * (mprotect, fork write-protection, NUMA scanning, writeback) do not break a
  * lease, nor do kernel threads (ksmd, kcompactd, kswapd, khugepaged) that
- * try to move pinned anonymous pages and give up.  Breaks are conservative:
- * splitting a transparent huge page (e.g. for an mprotect or munmap of part
- * of it) clears the whole huge page and breaks leases on all of it.
+ * try to move pinned anonymous pages and give up.  To avoid false breaks,
+ * when a pinned anonymous range is cleared (madvise, a transparent huge
+ * page split by an mprotect or munmap of part of it, a failed migration),
+ * the module first checks, once the clear is over, whether the pinned pages
+ * are still mapped, and breaks the lease only if they are not.  While such
+ * a check runs it counts in the status page's @pending and poll() reports
+ * EPOLLIN, so a holder that looks right after its own madvise() never
+ * trusts a range that is about to break.
  *
  * At most one record per lease is ever queued: further breaks of a lease
  * whose record has not been read yet widen the record's range, so the queue
@@ -355,7 +360,8 @@ struct mrlease_event {
  * struct mrlease_status - the read-only status page
  * @event_seq:	incremented with every queued record (new, widened or
  *		replaced); compare with a previous value to learn of news.
- * @pending:	records queued and not read yet.
+ * @pending:	records queued and not read yet, plus checks still running
+ *		that may queue one (see below); read() waits for those.
  * @broken:	leases in the BROKEN state (awaiting an ack).
  * @reserved:	zero.
  */
