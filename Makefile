@@ -9,7 +9,13 @@ PREFIX ?= /usr/local
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 
-.PHONY: all module lib tools install check demo bench style clean
+# `make dkms-install` copies what DKMS builds from (dkms.conf, module/, uapi/) to DKMSDIR, where `dkms install`
+# finds it: then `dkms install mrlease/$(DKMS_VERSION)` builds and installs it for the running kernel (and
+# AUTOINSTALL rebuilds it for each new kernel).
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMSDIR ?= $(DESTDIR)/usr/src/mrlease-$(DKMS_VERSION)
+
+.PHONY: all module lib tools install dkms-install check check-matrix check-dkms check-debug demo bench style clean
 
 all: module lib tools
 
@@ -26,14 +32,42 @@ install: lib tools
 	$(MAKE) -C lib install PREFIX=$(PREFIX)
 	$(MAKE) -C tools install PREFIX=$(PREFIX)
 
+dkms-install:
+	install -d $(DKMSDIR)/module/compat $(DKMSDIR)/uapi/linux
+	install -m 0644 dkms.conf $(DKMSDIR)/
+	install -m 0644 module/Kbuild module/Makefile module/*.h \
+		$(filter-out %.mod.c,$(wildcard module/*.c)) $(DKMSDIR)/module/
+	install -m 0644 module/compat/Kbuild.include module/compat/*.c $(DKMSDIR)/module/compat/
+	install -m 0644 uapi/linux/mrlease.h $(DKMSDIR)/uapi/linux/
+
 # Build module/ and the tests against the rig's kernel, boot it, run the suite. Last line: the summary.
 check:
 	test/rig/vm.sh
 
+# The stock-kernel matrix: build module/ against Debian's 5.10, 6.1, 6.12 and 7.x (-Werror), boot each and
+# run the whole suite (test/rig/matrix.sh; MATRIX_BUILD_ONLY="7.x" makes a series build-only).
+check-matrix:
+	test/rig/matrix.sh
+
+# dkms add/build against each matrix kernel's headers, then the suite on the .ko DKMS built for 6.1.
+check-dkms:
+	test/rig/dkms.sh
+
+# The whole suite on the debug kernel (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_VM, DEBUG_LIST, kmemleak,
+# fault injection), then rmmod and kmemleak scans; any splat or leak fails. The kernel is built from Debian's
+# linux-source-6.1 with test/debug/debug.config on first use (~30-40 min on 2 cores) and cached in
+# $$MRLEASE_CACHE/debug-kernel. MRLEASE_STRESS_SECS / MRLEASE_FUZZ_SECS (default 60 each) size the stress and
+# fuzz tests.
+check-debug:
+	test/debug/check-debug.sh
+
 # Boot with the module loaded and run test/demo.sh in the guest instead of the suite.
+DEMO_LOG ?= $(or $(MRLEASE_CACHE),/var/cache/mrlease)/vm/demo-console.log
 demo:
 	$(MAKE) -C test demo
-	test/rig/vm.sh --no-suite --run test/build/demo/demo.sh --bin $(CURDIR)/test/build/demo/mrlease-demo
+	@status=0; test/rig/vm.sh --no-suite --run test/build/demo/demo.sh \
+		--bin $(CURDIR)/test/build/demo/mrlease-demo --log $(DEMO_LOG) || status=$$?; \
+	echo; echo "What happened in the VM:"; sed -n 's/^demo.sh: \(\[\)/\1/p' $(DEMO_LOG); exit $$status
 
 # Benchmarks print tables (inside the VM); they are not timed tests.
 bench:

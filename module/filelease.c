@@ -120,15 +120,17 @@ void mrl_layout_settle(struct mrl_layout *layout)
 }
 
 /*
- * Take the FL_LAYOUT lease if we do not hold it.  While it is being broken
- * (other leases on the file still owe their ack) it cannot be taken again:
- * -EAGAIN, so that no lease is armed without the guard.  Any other refusal
+ * Take the FL_LAYOUT lease if we do not hold it.  While it is being broken,
+ * or while any other lease on the file still owes its ack, -EAGAIN: no
+ * lease is armed without the guard, and no arm waits (in mrl_lease_arm())
+ * for a breaker that waits for an ack it is keeping from the holder.  Any other refusal
  * only leaves the lease without a layout lease.  Under ctx->mutex.
  */
 static int mrl_layout_take(struct mrl_layout *layout)
 {
 	struct mrl_ctx *ctx = layout->ctx;
 	struct mrl_file_lease *fl;
+	bool busy;
 	u32 state;
 	int ret;
 
@@ -136,8 +138,10 @@ static int mrl_layout_take(struct mrl_layout *layout)
 	flush_work(&layout->release_work);
 	spin_lock(&ctx->lock);
 	state = layout->state;
+	/* A breaker may wait for that lease's pins with the file locked. */
+	busy = mrl_layout_awaits_ack(layout);
 	spin_unlock(&ctx->lock);
-	if (state == MRLEASE_LAYOUT_BROKEN)
+	if (state == MRLEASE_LAYOUT_BROKEN || busy)
 		return -EAGAIN;
 	if (state == MRLEASE_LAYOUT_HELD)
 		return 0;

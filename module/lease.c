@@ -401,11 +401,13 @@ static void mrl_lease_note_backing(struct mrl_lease *lease,
  * choose how to pin it: FOLL_LONGTERM only for anonymous and shmem memory
  * (fsdax refuses long-term pins, and newer kernels refuse them for shared
  * page-cache mappings), FOLL_WRITE only if every part is writable.
- * *@layout_file gets a reference to the file behind the first page, if any.
+ * *@layout_file gets a reference to the file behind the first page, if any,
+ * and @files one to every file in the range.
  */
 static int mrl_lease_check_range(struct mrl_lease *lease,
 				 unsigned int *gup_flags,
-				 struct file **layout_file)
+				 struct file **layout_file,
+				 struct mrl_files *files)
 {
 	struct mm_struct *mm = lease->ctx->mm;
 	struct vm_area_struct *vma;
@@ -433,6 +435,11 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			flags &= ~FOLL_WRITE;
 		if (vma->vm_file && !mrl_vma_is_shmem(vma))
 			flags &= ~FOLL_LONGTERM;
+		if (vma->vm_file) {
+			ret = mrl_files_add(files, vma->vm_file);
+			if (ret)
+				break;
+		}
 		addr = vma->vm_end;
 		vma = find_vma(mm, addr);
 	}
@@ -450,6 +457,12 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
  * Validate, pin and arm.  The interval notifier's sequence tells whether the
  * range changed between the check and the moment the lease is armed; then
  * the pins may be of stale pages and the arm starts over.
+ *
+ * Pins are taken under the first file's i_rwsem, shared.  A truncate or
+ * hole punch holds it exclusively while it waits for our old pins to go;
+ * without it a restore right after the ack could fault the doomed page
+ * back in and pin it again before the breaker looks, and the breaker would
+ * wait for good on a lease that is armed again.
  */
 static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
@@ -459,32 +472,50 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	int attempt, ret;
 
 	for (attempt = 0; attempt < MRL_ARM_ATTEMPTS; attempt++) {
+		struct mrl_files files = {};
 		struct file *layout_file = NULL;
+		struct file *lock_file = NULL;
+		bool armed = false;
 
 		seq = mmu_interval_read_begin(&lease->notifier);
-		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file);
-		if (ret)
-			return ret;
-		ret = mrl_layout_attach(lease, layout_file);
-		if (ret)
-			return ret;
-		if (lease->flags & MRLEASE_REG_PIN) {
+		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file,
+					    &files);
+		if (!ret)
+			ret = mrl_layout_attach(lease, layout_file);
+		else if (layout_file)
+			fput(layout_file);
+		if (!ret && (lease->flags & MRLEASE_REG_PIN) && files.nr) {
+			lock_file = get_file(files.files[0]);
+			if (down_read_killable(&file_inode(lock_file)->i_rwsem)) {
+				fput(lock_file);
+				lock_file = NULL;
+				ret = -EINTR;
+			}
+		}
+		if (!ret && (lease->flags & MRLEASE_REG_PIN))
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
-					   gup_flags, &pins);
-			if (ret)
-				return ret;
-		}
+					   gup_flags, &files, &pins);
+		mrl_files_put(&files);
 
-		spin_lock(&ctx->lock);
-		if (!mmu_interval_read_retry(&lease->notifier, seq)) {
-			lease->pins = pins;
-			mrl_lease_verify_end(lease);
-			lease->state = MRLEASE_STATE_ARMED;
-			lease->generation++;
+		if (!ret) {
+			spin_lock(&ctx->lock);
+			if (!mmu_interval_read_retry(&lease->notifier, seq)) {
+				lease->pins = pins;
+				mrl_lease_verify_end(lease);
+				lease->state = MRLEASE_STATE_ARMED;
+				lease->generation++;
+				armed = true;
+			}
 			spin_unlock(&ctx->lock);
-			return 0;
 		}
-		spin_unlock(&ctx->lock);
+		if (lock_file) {
+			up_read(&file_inode(lock_file)->i_rwsem);
+			fput(lock_file);
+		}
+		if (ret)
+			return ret;
+		if (armed)
+			return 0;
 		mrl_pins_put(pins);
 		pins = NULL;
 	}

@@ -75,9 +75,19 @@ struct mrl_layout {
 };
 
 /* A set of pinned pages and the RLIMIT_MEMLOCK charge that goes with it. */
+/*
+ * References to the files whose pages a lease pins: an evicted inode would
+ * have its pages truncated, and fsdax blocks reused, under our pins.
+ */
+struct mrl_files {
+	struct file **files;
+	unsigned int nr, cap;
+};
+
 struct mrl_pins {
 	struct kref ref;
 	struct mm_struct *mm;		/* mmgrab()ed, charged for pinned_vm */
+	struct mrl_files files;		/* held until the pins go */
 	unsigned long nr;
 	bool dirty;			/* the device may have written them */
 	struct page *pages[];
@@ -218,7 +228,10 @@ extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
 
 /* pin.c */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned int gup_flags, struct mrl_pins **out);
+		 unsigned int gup_flags, struct mrl_files *files,
+		 struct mrl_pins **out);
+int mrl_files_add(struct mrl_files *files, struct file *file);
+void mrl_files_put(struct mrl_files *files);
 struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins);
 void mrl_pins_put(struct mrl_pins *pins);
 bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start);

@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -34,13 +35,48 @@ static int mrl_memlock_charge(struct mm_struct *mm, unsigned long nr)
 	return 0;
 }
 
+/* Hold a reference to @file, once; may sleep. */
+int mrl_files_add(struct mrl_files *files, struct file *file)
+{
+	unsigned int i;
+
+	for (i = 0; i < files->nr; i++)
+		if (files->files[i] == file)
+			return 0;
+	if (files->nr == files->cap) {
+		unsigned int cap = files->cap ? 2 * files->cap : 4;
+		struct file **grown;
+
+		grown = krealloc(files->files, array_size(cap, sizeof(*grown)),
+				 GFP_KERNEL_ACCOUNT);
+		if (!grown)
+			return -ENOMEM;
+		files->files = grown;
+		files->cap = cap;
+	}
+	files->files[files->nr++] = get_file(file);
+	return 0;
+}
+
+void mrl_files_put(struct mrl_files *files)
+{
+	unsigned int i;
+
+	for (i = 0; i < files->nr; i++)
+		fput(files->files[i]);
+	kfree(files->files);
+	memset(files, 0, sizeof(*files));
+}
+
 /*
  * Pin [start, end) of the current mm, which must be @mm.  @gup_flags carries
  * FOLL_WRITE and FOLL_LONGTERM as the caller decided from the VMAs.  On
- * success *@out owns the pages and the memlock charge.
+ * success *@out owns the pages, the memlock charge and the references in
+ * @files (which is emptied); on failure @files stays the caller's.
  */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned int gup_flags, struct mrl_pins **out)
+		 unsigned int gup_flags, struct mrl_files *files,
+		 struct mrl_pins **out)
 {
 	unsigned long nr = (end - start) >> PAGE_SHIFT;
 	unsigned long done = 0;
@@ -76,6 +112,8 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	}
 	mmgrab(mm);
 	pins->mm = mm;
+	pins->files = *files;
+	memset(files, 0, sizeof(*files));
 	pins->nr = nr;
 	atomic64_add(nr, &mrl_stats.pinned_pages);
 	*out = pins;
@@ -106,6 +144,8 @@ static void mrl_pins_release(struct kref *ref)
 		unpin_user_pages(pins->pages, pins->nr);
 	atomic64_sub(pins->nr, &pins->mm->pinned_vm);
 	atomic64_sub(pins->nr, &mrl_stats.pinned_pages);
+	/* Only now may the files, and their pages, go. */
+	mrl_files_put(&pins->files);
 	mmdrop(pins->mm);
 	kvfree(pins);
 }

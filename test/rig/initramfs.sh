@@ -170,6 +170,8 @@ for name in "${order[@]}"; do
 	esac
 	echo "${dest#"$stage"}" >>"$stage/lib/mrlease/kmods.order"
 done
+# (A kernel with everything built in, like test/debug/kernel.sh's, has no module to copy.)
+mkdir -p "$stage$gmoddir"
 cp "$moddir"/modules.{order,builtin,builtin.modinfo} "$stage$gmoddir/"
 depmod -b "$stage" "$rel"
 
