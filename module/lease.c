@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kdev_t.h>
@@ -453,6 +454,30 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	return ret;
 }
 
+/* How long an arm waits for a change of the file to finish. */
+#define MRL_LOCK_TRIES		10
+#define MRL_LOCK_WAIT_MS	5
+
+/*
+ * Take @file's i_rwsem shared for the arm.  Never sleep on it: we hold
+ * ctx->mutex, and the writer may be waiting for pins that only an ack, which
+ * needs that mutex, releases.  Poll briefly, then let the caller retry.
+ */
+static int mrl_lease_lock_file(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	int i;
+
+	for (i = 0; !down_read_trylock(&inode->i_rwsem); i++) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (i == MRL_LOCK_TRIES)
+			return -EAGAIN;
+		msleep(MRL_LOCK_WAIT_MS);
+	}
+	return 0;
+}
+
 /*
  * Validate, pin and arm.  The interval notifier's sequence tells whether the
  * range changed between the check and the moment the lease is armed; then
@@ -462,7 +487,8 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
  * hole punch holds it exclusively while it waits for our old pins to go;
  * without it a restore right after the ack could fault the doomed page
  * back in and pin it again before the breaker looks, and the breaker would
- * wait for good on a lease that is armed again.
+ * wait for good on a lease that is armed again.  While such a change is in
+ * progress the arm fails with -EAGAIN.
  */
 static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
@@ -486,10 +512,10 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 			fput(layout_file);
 		if (!ret && (lease->flags & MRLEASE_REG_PIN) && files.nr) {
 			lock_file = get_file(files.files[0]);
-			if (down_read_killable(&file_inode(lock_file)->i_rwsem)) {
+			ret = mrl_lease_lock_file(lock_file);
+			if (ret) {
 				fput(lock_file);
 				lock_file = NULL;
-				ret = -EINTR;
 			}
 		}
 		if (!ret && (lease->flags & MRLEASE_REG_PIN))
