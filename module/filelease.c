@@ -20,6 +20,9 @@
 #include "compat.h"
 #include "mrlease.h"
 
+/* How long after giving a broken file lease back we leave the breaker be. */
+#define MRL_LAYOUT_GRACE_MS	200
+
 /* Is any lease on @layout still waiting for its ack?  Under ctx->lock. */
 static bool mrl_layout_awaits_ack(struct mrl_layout *layout)
 {
@@ -100,8 +103,10 @@ static void mrl_layout_release_work(struct work_struct *work)
 	else
 		release = layout->state == MRLEASE_LAYOUT_BROKEN &&
 			  !mrl_layout_awaits_ack(layout);
-	if (release)
+	if (release) {
 		layout->state = MRLEASE_LAYOUT_RELEASED;
+		layout->released = jiffies;
+	}
 	spin_unlock(&ctx->lock);
 	if (release)
 		mrl_layout_unlock(layout);
@@ -142,6 +147,15 @@ static int mrl_layout_take(struct mrl_layout *layout)
 	busy = mrl_layout_awaits_ack(layout);
 	spin_unlock(&ctx->lock);
 	if (state == MRLEASE_LAYOUT_BROKEN || busy)
+		return -EAGAIN;
+	/*
+	 * The breaker we released wakes up and looks again for conflicting
+	 * leases: taking one at once would break us again and again, and a
+	 * holder that restores right after each ack would starve it.
+	 */
+	if (state == MRLEASE_LAYOUT_RELEASED &&
+	    time_before(jiffies, layout->released +
+				 msecs_to_jiffies(MRL_LAYOUT_GRACE_MS)))
 		return -EAGAIN;
 	if (state == MRLEASE_LAYOUT_HELD)
 		return 0;
