@@ -437,15 +437,31 @@ static inline int mrl_ctx(void)
 	return mrl_ctx_flags(0);
 }
 
+/*
+ * Register and restore fail with -EAGAIN, by contract, while a change of a
+ * leased file is still going on (a truncate holding the file, a broken file
+ * lease given back less than 200 ms ago): the wrappers retry for up to 2 s
+ * as a library would.  mrl_restore_once() does not.
+ */
+#define T_EAGAIN_TRIES	100
+#define T_EAGAIN_MS	20
+
 static inline int mrl_register(int fd, const void *addr, size_t len, uint64_t cookie,
 			       uint32_t flags, uint32_t timeout_ms, struct mrlease_register *out)
 {
-	struct mrlease_register r = {
-		.addr = (uintptr_t)addr, .len = len, .cookie = cookie,
-		.flags = flags, .timeout_ms = timeout_ms,
-	};
-	int ret = t_ioctl(fd, MRLEASE_IOC_REGISTER, &r);
+	struct mrlease_register r;
+	int ret, i;
 
+	for (i = 0;; i++) {
+		r = (struct mrlease_register){
+			.addr = (uintptr_t)addr, .len = len, .cookie = cookie,
+			.flags = flags, .timeout_ms = timeout_ms,
+		};
+		ret = t_ioctl(fd, MRLEASE_IOC_REGISTER, &r);
+		if (ret != -EAGAIN || i == T_EAGAIN_TRIES)
+			break;
+		t_msleep(T_EAGAIN_MS);
+	}
 	if (out)
 		*out = r;
 	return ret;
@@ -466,13 +482,22 @@ static inline int mrl_ack(int fd, uint64_t id, uint64_t generation)
 }
 
 /* Restore lease @l, updating l->generation on success. */
-static inline int mrl_restore(int fd, struct mrlease_register *l)
+static inline int mrl_restore_once(int fd, struct mrlease_register *l)
 {
 	struct mrlease_restore r = { .id = l->id };
 	int ret = t_ioctl(fd, MRLEASE_IOC_RESTORE, &r);
 
 	if (!ret)
 		l->generation = r.generation;
+	return ret;
+}
+
+static inline int mrl_restore(int fd, struct mrlease_register *l)
+{
+	int ret, i;
+
+	for (i = 0; (ret = mrl_restore_once(fd, l)) == -EAGAIN && i < T_EAGAIN_TRIES; i++)
+		t_msleep(T_EAGAIN_MS);
 	return ret;
 }
 
