@@ -70,10 +70,12 @@ demo:
 	echo; echo "What happened in the VM:"; sed -n 's/^demo.sh: \(\[\)/\1/p' $(DEMO_LOG); exit $$status
 
 # Benchmarks print tables (inside the VM); they are not timed tests.
+BENCH_LOG ?= $(or $(MRLEASE_CACHE),/var/cache/mrlease)/vm/bench-console.log
 bench:
 	$(MAKE) -C test bench
-	test/rig/vm.sh --no-suite --no-load --run test/build/bench/run-bench.sh \
-		--bin $(CURDIR)/test/build/bench/mrlease-bench
+	@status=0; test/rig/vm.sh --no-suite --no-load --run test/build/bench/run-bench.sh \
+		--bin $(CURDIR)/test/build/bench/mrlease-bench --log $(BENCH_LOG) || status=$$?; \
+	echo; sed -n 's/^run-bench.sh: //p' $(BENCH_LOG); exit $$status
 
 # checkpatch --strict and sparse on module/ (checkpatch comes from linux-source-6.1, kept in the cache).
 style:
