@@ -173,8 +173,14 @@ static inline int nl_recv(struct nl *nl, uint32_t seq, nl_cb cb, void *arg, bool
 				continue;
 			if (intr && (h->nlmsg_flags & NLM_F_DUMP_INTR))
 				*intr = true;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				int err = 0;
+
+				/* A dump that failed ends with its error in NLMSG_DONE. */
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
+					memcpy(&err, NLMSG_DATA(h), sizeof(err));
+				return err < 0 ? err : 0;
+			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 

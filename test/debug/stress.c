@@ -59,6 +59,7 @@ struct slot {
 struct lease {
 	uint64_t id;
 	int ctx;
+	int64_t armed_ns;	/* last successful register or restore */
 };
 
 static struct {
@@ -88,8 +89,18 @@ static struct {
 #define STARVED_MS	15000
 static struct fsops {
 	_Atomic int64_t since_ns[2];
+	_Atomic int op[2];		/* what: see op_names */
 	atomic_ulong foreign_ops;
 } *F;
+
+static const char *const op_names[] = { "?", "truncate", "hole punch", "write", "rewrite" };
+
+/* Note which file operation thread/process @who starts (0 when it is over). */
+static void fs_op(int who, int op)
+{
+	F->op[who] = op;
+	F->since_ns[who] = op ? t_now_ns() : 0;
+}
 
 /* Operation counters, printed at the end. */
 #define COUNTERS(X) X(registers) X(register_fails) X(unregisters) X(restores) X(restore_fails) \
@@ -254,7 +265,16 @@ static int open_dax(const char *var, const char *fs)
 static void lease_add(uint64_t id, int ctx)
 {
 	pthread_mutex_lock(&S.lock);
-	S.leases[S.nleases++] = (struct lease){ id, ctx };
+	S.leases[S.nleases++] = (struct lease){ id, ctx, t_now_ns() };
+	pthread_mutex_unlock(&S.lock);
+}
+
+static void lease_armed(uint64_t id)
+{
+	pthread_mutex_lock(&S.lock);
+	for (int k = 0; k < S.nleases; k++)
+		if (S.leases[k].id == id)
+			S.leases[k].armed_ns = t_now_ns();
 	pthread_mutex_unlock(&S.lock);
 }
 
@@ -299,7 +319,10 @@ static void *registrar(void *arg)
 				flags = 0;
 			if (s->kind == K_DAX && S.dax_mode == 0)
 				continue;
-			r = mrl_register(ctx, s->addr + PG(first), PG(n), rnd(1000), flags, 20 + rnd(1000), &reg);
+			reg = (struct mrlease_register){ .addr = (uintptr_t)(s->addr + PG(first)), .len = PG(n),
+							 .cookie = rnd(1000), .flags = flags,
+							 .timeout_ms = 20 + rnd(1000) };
+			r = t_ioctl(ctx, MRLEASE_IOC_REGISTER, &reg);
 			if (!r) {
 				INC(registers);
 				lease_add(reg.id, ctx);
@@ -324,13 +347,11 @@ static void *registrar(void *arg)
 			else
 				INC(unregisters);
 		} else if (what < 95) {
-			struct mrlease_register reg = { 0 };
-
 			if (!lease_pick(&l, false))
 				continue;
-			reg.id = l.id;
-			r = mrl_restore(l.ctx, &reg);
+			r = t_ioctl(l.ctx, MRLEASE_IOC_RESTORE, &(struct mrlease_restore){ .id = l.id });
 			if (!r) {
+				lease_armed(l.id);
 				INC(restores);
 			} else {
 				INC(restore_fails);
@@ -493,19 +514,22 @@ static void *truncator(void *arg)
 		if (s->kind != K_DAX)
 			continue;
 		sleep_us(rnd(20000));
-		F->since_ns[0] = t_now_ns();
 		if (rnd(2)) {
+			fs_op(0, 1);
 			if (!ftruncate(s->fd, (off_t)PG(first)))
 				INC(truncates);
 			if (ftruncate(s->fd, (off_t)PG(DAX_PAGES)))
 				unexpected("ftruncate (extend)", errno);
-		} else if (!fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)PG(first),
-				      (off_t)PG(n))) {
-			INC(punches);
+		} else {
+			fs_op(0, 2);
+			if (!fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)PG(first),
+				       (off_t)PG(n)))
+				INC(punches);
 		}
 		/* Allocate the blocks again, so that there is something to pin. */
+		fs_op(0, 4);
 		dax_fill(s->fd, DAX_PAGES);
-		F->since_ns[0] = 0;
+		fs_op(0, 0);
 		INC(rewrites);
 	}
 	return NULL;
@@ -604,23 +628,26 @@ static void foreign_breaker(void)
 		size_t first = rnd(DAX_PAGES);
 
 		sleep_us(rnd(50000));
-		F->since_ns[1] = t_now_ns();
 		switch (rnd(3)) {
 		case 0:
+			fs_op(1, 1);
 			if (ftruncate(fd, (off_t)PG(first)) || ftruncate(fd, (off_t)PG(DAX_PAGES)))
 				_exit(2);
 			break;
 		case 1:
+			fs_op(1, 2);
 			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)PG(first), (off_t)t_pg))
 				_exit(3);
 			break;
 		case 2:	/* breaks XFS layout leases */
+			fs_op(1, 3);
 			if (pwrite(fd, "f", 1, (off_t)PG(first)) != 1)
 				_exit(4);
 			break;
 		}
+		fs_op(1, 4);
 		dax_fill(fd, DAX_PAGES);
-		F->since_ns[1] = 0;
+		fs_op(1, 0);
 		F->foreign_ops++;
 	}
 }
@@ -800,6 +827,42 @@ static void reap(pid_t pid, const char *what)
 	}
 }
 
+/*
+ * Which of our leases keeps file operation @who waiting (since @since)?
+ * Unregister the ones with pinned fsdax pages one at a time until it goes on.
+ */
+static void find_culprit(int who, int64_t since)
+{
+	int op = F->op[who];
+
+	printf("# stuck: the %s's %s, started %lld ms ago\n", who ? "foreign breaker" : "truncator",
+	       op_names[op], (long long)(t_now_ns() - since) / 1000000);
+	pthread_mutex_lock(&S.lock);
+	for (int k = 0; k < S.nleases; k++) {
+		struct lease *l = &S.leases[k];
+		struct mrlease_query q;
+
+		if (mrl_query(l->ctx, l->id, &q) || !q.pinned_pages || q.backing != MRLEASE_BACKING_FSDAX)
+			continue;
+		printf("#   lease %llu: state %u, %llu pinned, flags %#x, breaks %u, gen %llu, layout %u; last armed %+lld ms after the stuck operation began\n",
+		       (unsigned long long)l->id, q.state, (unsigned long long)q.pinned_pages, q.lease_flags,
+		       q.breaks, (unsigned long long)q.generation, q.layout,
+		       (long long)(l->armed_ns - since) / 1000000);
+		if (mrl_unregister(l->ctx, l->id))
+			continue;
+		S.leases[k--] = S.leases[--S.nleases];
+		for (int t = 0; t < 30 && F->since_ns[who] == since; t++)
+			t_msleep(10);
+		if (F->since_ns[who] != since) {
+			printf("#   -> the %s went on once that lease was unregistered\n", op_names[op]);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&S.lock);
+	if (F->since_ns[who] == since)
+		printf("#   -> still waiting with none of our pinned fsdax leases left\n");
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -885,6 +948,7 @@ int main(void)
 
 			if (since && (t_now_ns() - since) / 1000000 > STARVED_MS) {
 				dump_tasks("a truncate/punch/write of a leased DAX file is starved");
+				find_culprit(i, since);
 				t_fail("the %s has waited %lld s in one truncate/punch/write of a leased DAX file "
 				       "(lease timeouts are <= 1 s): starved, most likely by leases re-armed "
 				       "(restore/register) while it waited for their old pins (see "
