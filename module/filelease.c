@@ -163,17 +163,27 @@ static int mrl_layout_take(struct mrl_layout *layout)
 	fl = mrl_compat_fl_alloc();
 	if (!fl) {
 		ret = -ENOMEM;
-		goto out;
+		goto refused;
 	}
 	fl->fl_lmops = &mrl_layout_lm_ops;
 	mrl_compat_fl_init_layout(fl, layout->file, layout);
+	/*
+	 * HELD before the lease is visible: lm_break may run as soon as it
+	 * is, and the BROKEN or RELEASED it records must stand.
+	 */
+	spin_lock(&ctx->lock);
+	layout->state = MRLEASE_LAYOUT_HELD;
+	layout->error = 0;
+	spin_unlock(&ctx->lock);
 	ret = vfs_setlease(layout->file, F_RDLCK, &fl, NULL);
 	/* Still ours if the call failed or modified a lease we had. */
 	if (fl)
 		mrl_compat_fl_free(fl);
-out:
+	if (!ret)
+		return 0;
+refused:
 	spin_lock(&ctx->lock);
-	layout->state = ret ? MRLEASE_LAYOUT_REFUSED : MRLEASE_LAYOUT_HELD;
+	layout->state = MRLEASE_LAYOUT_REFUSED;
 	layout->error = ret;
 	spin_unlock(&ctx->lock);
 	return 0;

@@ -26,14 +26,23 @@ scan() {
 [ -w "$KMEMLEAK" ] || echo "no $KMEMLEAK: this kernel has no kmemleak, checking the unload only"
 [ -w "$KMEMLEAK" ] && scan "after the suite"
 
+# has_mrlease PID-DIR: does the process have /dev/mrlease open?
+has_mrlease() {
+	for fd in "$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = /dev/mrlease ] && return 0
+	done
+	return 1
+}
+
 # Who keeps the module: processes with /dev/mrlease open (state, kernel stack), and every task in D state.
 holders() {
 	for p in /proc/[0-9]*; do
 		pid=${p#/proc/}
 		state=$(sed -n 's/^State:[[:space:]]*//p' "$p/status" 2>/dev/null)
-		if ls -l "$p/fd" 2>/dev/null | grep -q mrlease || [ "${state%% *}" = D ]; then
-			echo "pid $pid ($(cat "$p/comm" 2>/dev/null)) state $state$(ls -l "$p/fd" 2>/dev/null |
-				grep -q mrlease && echo ', has /dev/mrlease open')"
+		open=
+		has_mrlease "$p" && open=", has /dev/mrlease open"
+		if [ -n "$open" ] || [ "${state%% *}" = D ]; then
+			echo "pid $pid ($(cat "$p/comm" 2>/dev/null)) state $state$open"
 			for t in "$p"/task/*; do
 				sed 's/^/    /' "$t/stack" 2>/dev/null
 			done

@@ -359,6 +359,14 @@ static void fill_arg(int which, union arg *u)
 		u->reg.cookie = r64();
 		u->reg.flags = one_in(8) ? (uint32_t)r64() : fl[rnd(4)];
 		u->reg.timeout_ms = one_in(3) ? (uint32_t)interesting64() : 1 + rnd(2000);
+		/*
+		 * A pinned WAIT_SELF lease makes this single-threaded fuzzer's
+		 * own punches wait for an ack that only its timeout gives, as
+		 * documented: keep that wait under the hang watchdog.
+		 */
+		if ((u->reg.flags & MRLEASE_REG_PIN) && (u->reg.flags & MRLEASE_REG_WAIT_SELF) &&
+		    (!u->reg.timeout_ms || u->reg.timeout_ms > 2000))
+			u->reg.timeout_ms = 1 + rnd(2000);
 		if (one_in(8)) {
 			u->reg.id = r64();
 			u->reg.generation = r64();

@@ -14,7 +14,8 @@
  * The same goes for a new MRLEASE_IOC_REGISTER of the range.
  *
  * Second scenario (XFS only, the same shape with the FL_LAYOUT lease instead
- * of the pins): see layout_livelock().
+ * of the pins): see layout_livelock().  Third: the same with two holders,
+ * see layout_two_holders().
  *
  * Each round: a forked child punches page 0, the holder reads the break and
  * restores at once; the punch must return within 5 s.  Exit 1 with the
@@ -178,6 +179,107 @@ static int layout_livelock(void)
 	return 0;
 }
 
+/*
+ * XFS layout leases, two holders: a writer breaks both contexts' file
+ * leases; A acks at once, B never does (its lease is revoked after 1 s).
+ * While B's broken lease is pending nobody can take a new file lease, but
+ * the moment it goes the writer is woken, and a restore by A that gets in
+ * before the writer has looked again takes a lease the writer then only
+ * waits for (__break_lease() breaks only the leases it finds on its first
+ * pass): A's per-context 200 ms guard has long expired.  A restores in a
+ * tight loop, as a holder that wants its MR back would.  Returns 1 if a
+ * write is still waiting 5 s after B's lease was revoked.
+ */
+static int layout_two_holders(void)
+{
+	const char *dir = getenv("MRLEASE_XFS");
+	static char buf[PAGES << 12];
+	char path[256], *map, c;
+	int fd, ctx, starved = 0;
+
+	if (!dir || !*dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/repro-2h.%d", dir, getpid());
+	fd = CHECK_SYS(open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+	unlink(path);
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_EQ(pwrite(fd, buf, PG(PAGES), 0), (ssize_t)PG(PAGES));
+	map = mmap(NULL, PG(PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(map != MAP_FAILED);
+	ctx = mrl_ctx();
+
+	for (int round = 0; round < 10 && !starved; round++) {
+		struct mrlease_register l;
+		struct mrlease_event ev;
+		int ready[2], done[2];
+		pid_t b, w;
+		int64_t t0;
+
+		CHECK_OK(mrl_register(ctx, map, PG(PAGES), 1, 0, 10000, &l));
+		t_pipe(ready);
+		b = t_fork();
+		if (b == 0) {	/* B: its own context and lease; never acks */
+			int bctx = mrl_ctx();
+
+			if (mrl_register(bctx, map, PG(PAGES), 2, 0, 1000, NULL))
+				_exit(1);
+			t_write_full(ready[1], "r", 1);
+			for (;;)
+				pause();
+		}
+		CHECK(t_read_full(ready[0], &c, 1, 10000));
+		t_pipe(done);
+		w = t_fork();
+		if (w == 0) {
+			prctl(PR_SET_NAME, "mrl-writer");
+			if (pwrite(fd, "w", 1, 0) != 1)
+				_exit(1);
+			t_write_full(done[1], "d", 1);
+			_exit(0);
+		}
+		close(done[1]);
+		GET_EVENT(ctx, ev, 10000);
+		CHECK_OK(mrl_ack(ctx, l.id, l.generation));
+		/* Restore as soon as the module lets us, until the writer is through. */
+		t0 = t_now_ns();
+		for (;;) {
+			struct mrlease_restore r = { .id = l.id };
+
+			if (t_read_full(done[0], &c, 1, 0))
+				break;
+			if (mrl_state(ctx, l.id) == MRLEASE_STATE_BROKEN)
+				CHECK_OK(mrl_ack(ctx, l.id, l.generation));
+			if (!t_ioctl(ctx, MRLEASE_IOC_RESTORE, &r))
+				l.generation = r.generation;
+			while (mrl_event(ctx, &ev, 0) == 1)
+				;
+			if (t_ms_since(t0) > 7000) {	/* B's lease went after 1 s */
+				t_info("XFS, two holders, round %d: the writer still waits 7 s after the break, "
+				       "1 s after B's lease was revoked (A: state %u)", round, mrl_state(ctx, l.id));
+				starved = 1;
+				break;
+			}
+		}
+		kill(b, SIGKILL);
+		waitpid(b, NULL, 0);
+		CHECK_OK(mrl_unregister(ctx, l.id));
+		if (starved && t_read_full(done[0], &c, 1, 5000))
+			t_info("the writer went on once A unregistered");
+		CHECK_CHILD_OK(w, 5000);
+		close(done[0]);
+		close(ready[0]);
+		close(ready[1]);
+		while (mrl_event(ctx, &ev, 0) == 1)
+			;
+	}
+	if (!starved)
+		t_info("XFS, two holders: every write went through");
+	close(ctx);
+	munmap(map, PG(PAGES));
+	close(fd);
+	return starved;
+}
+
 int main(void)
 {
 	int starved;
@@ -186,7 +288,8 @@ int main(void)
 	starved = one_fs("MRLEASE_XFS");
 	starved += one_fs("MRLEASE_EXT4");
 	starved += layout_livelock();
+	starved += layout_two_holders();
 	if (starved)
-		t_fail("%d of 3 scenarios starved the breaker", starved);
+		t_fail("%d of 4 scenarios starved the breaker", starved);
 	t_pass();
 }

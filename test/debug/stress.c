@@ -950,9 +950,9 @@ int main(void)
 				dump_tasks("a truncate/punch/write of a leased DAX file is starved");
 				find_culprit(i, since);
 				t_fail("the %s has waited %lld s in one truncate/punch/write of a leased DAX file "
-				       "(lease timeouts are <= 1 s): starved, most likely by leases re-armed "
-				       "(restore/register) while it waited for their old pins (see "
-				       "test/debug/repro-restore-starves-breaker.c)",
+				       "(lease timeouts are <= 1 s): starved by a lease armed while it waited: "
+				       "new pins on its pages, or (XFS) a new file lease, which __break_lease() "
+				       "waits for without breaking it (see test/debug/repro-restore-starves-breaker.c)",
 				       i ? "foreign breaker process" : "truncator thread",
 				       (long long)(t_now_ns() - since) / 1000000000);
 			}
