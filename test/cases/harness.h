@@ -390,6 +390,29 @@ static inline char *t_anon(size_t pages)
 
 #define PG(n)	((size_t)(n) * t_pg)
 
+/*
+ * The page frame behind @addr, from /proc/self/pagemap (the tests run as
+ * root, which sees real frame numbers), or 0 if nothing is mapped there.
+ * Tests whose expectation depends on whether the kernel really replaced a
+ * page (copy-on-write rules differ between kernel versions) compare it
+ * before and after: a lease must break exactly when the frame changes.
+ */
+static inline uint64_t t_pfn(const volatile void *addr)
+{
+	uint64_t entry = 0;
+	off_t off = (off_t)((uintptr_t)addr / t_pg * sizeof(entry));
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		t_fail("open /proc/self/pagemap: %s", t_errname(errno));
+	if (pread(fd, &entry, sizeof(entry), off) != (ssize_t)sizeof(entry))
+		t_fail("read /proc/self/pagemap: %s", t_errname(errno));
+	close(fd);
+	if (!(entry >> 63))		/* not present */
+		return 0;
+	return entry & ((1ull << 55) - 1);
+}
+
 /* ---- mrlease ----------------------------------------------------------- */
 
 static inline int t_ioctl(int fd, unsigned long cmd, void *arg)
