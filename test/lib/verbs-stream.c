@@ -166,6 +166,27 @@ static char *map_at(void *addr, int extra)
 	return p;
 }
 
+/*
+ * Before writing new contents into pages that an MR may still be sending
+ * from, wait for those sends, as any MPI program must before it reuses a
+ * send buffer.  Where the change gave buf new pages, the application does
+ * not wait: in-flight writes keep reading the old pages, which the MR keeps
+ * alive and which still hold the contents they were posted with, and
+ * quiescing them is the library's job.  (Older rxe executed most writes
+ * before ibv_post_send() returned; since 6.12 they run from a work queue,
+ * and a missing wait here shows as messages with the newer contents.)
+ */
+static void drain_sends(void)
+{
+	int64_t t0 = t_now_ns();
+
+	while (sent != posted) {
+		progress();
+		if (t_ms_since(t0) > 10000)
+			t_fail("drain: %u of %u writes completed after 10 s", sent, posted);
+	}
+}
+
 /* The application changes the mapping at buf and writes contents epoch + 1 there. */
 static void change(void)
 {
@@ -200,16 +221,19 @@ static void change(void)
 
 			CHECK(tmp != MAP_FAILED);
 			CHECK(mremap(buf, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, tmp) == tmp);
+			drain_sends();
 			fill(tmp, epoch);
 			CHECK(mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, buf) == buf);
 		}
 		break;
 	case SC_DONTNEED:
 		/* All of it, or only its second page (the rest keeps its pages). */
-		if (variant == 1)
+		if (variant == 1) {
 			CHECK_SYS(madvise(buf + t_pg, t_pg, MADV_DONTNEED));
-		else
+			drain_sends();	/* the first page is still the MR's */
+		} else {
 			CHECK_SYS(madvise(buf, len, MADV_DONTNEED));
+		}
 		fill(buf, epoch);
 		break;
 	}
@@ -324,6 +348,8 @@ int main(void)
 	CHECK_GT(inflight, 0);	/* quiesce had work to wait for */
 	CHECK_EQ(quiesces, changes);
 	CHECK_EQ(rekeys, changes);
+	/* The last send completions may come after the last message landed. */
+	drain_sends();
 	CHECK_EQ(sent, NMSG);
 	CHECK(!mrlease_pending(lctx));
 
