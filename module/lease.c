@@ -195,13 +195,16 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 /*
  * Splitting a transparent huge page (an mprotect or munmap of part of it)
  * and failed attempts to migrate or merge pinned pages clear pinned
- * anonymous memory but map the very same pages again.  For such a clear,
- * look at the page tables once it is over and break only if the pinned
- * pages are no longer mapped.  Nobody waits on anonymous pins, so the
- * delay costs only the event's latency, and the check counts as pending in
- * the status page until it is over: a holder that looks right after its own
- * madvise() returns sees it and reads (read() waits for the check), so no
- * DMA goes to a page that is gone.  Under ctx->lock.
+ * anonymous memory but map the very same pages again.  Before 5.18, the
+ * write-back of a DAX page written through a mapping (fsync, msync, the
+ * flusher, and every truncate and punch before it unmaps) write-protects
+ * it with a notifier event of type CLEAR, too.  For such a clear, look at
+ * the page tables once it is over and break only if the pinned pages are
+ * no longer mapped.  The delay costs only the event's latency (a breaker
+ * of an fsdax lease waits for the pins anyway), and the check counts as
+ * pending in the status page until it is over: a holder that looks right
+ * after its own madvise() returns sees it and reads (read() waits for the
+ * check), so no DMA goes to a page that is gone.  Under ctx->lock.
  */
 /* A check of the page tables is over or moot.  Under ctx->lock. */
 static void mrl_lease_verify_end(struct mrl_lease *lease)
@@ -217,7 +220,8 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 				   const struct mrl_breaker *breaker)
 {
 	if (reason != MRLEASE_REASON_CLEAR || !lease->pins ||
-	    lease->backing != MRLEASE_BACKING_ANON)
+	    (lease->backing != MRLEASE_BACKING_ANON &&
+	     lease->backing != MRLEASE_BACKING_FSDAX))
 		return false;
 	if (lease->verify_pending) {
 		lease->verify_start = min(lease->verify_start, start);

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writing back a DAX file does not break a pinned lease on it: the holder
+ * writes through its mapping, then msync(), fsync() and syncfs() from a
+ * foreign process write the dirty pages back.  Write-back write-protects
+ * the page table entries (before 5.18 with a notifier event of type CLEAR),
+ * but the same blocks stay mapped, so the device still reaches the right
+ * memory.  Then a punch, which does change the blocks, still breaks the
+ * lease, and its first record covers the whole hole although write-back
+ * ran first.
+ */
+#include "fsdax.h"
+
+#define MiB		(1u << 20)
+#define FILE_SIZE	(2 * MiB)
+#define LEASE_OFF	(MiB / 2)
+#define LEASE_LEN	MiB
+#define HOLE_OFF	(LEASE_OFF + MiB / 4)
+#define HOLE_LEN	(MiB / 4)
+
+/* A foreign process writes the file back, as a backup tool's sync would. */
+static void foreign_sync(int fd)
+{
+	pid_t pid = t_fork();
+
+	if (pid == 0) {
+		if (fsync(fd) || syncfs(fd))
+			_exit(1);
+		_exit(0);
+	}
+	CHECK_CHILD_OK(pid, 10000);
+}
+
+int main(void)
+{
+	struct dax_file f;
+	struct breaker b;
+	struct breaker_report rep;
+	struct mrlease_register l;
+	struct mrlease_event ev;
+	struct mrlease_query q;
+	int fd;
+
+	dax_create(&f, FILE_SIZE);
+	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	fd = mrl_ctx();
+	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0xb5, MRLEASE_REG_PIN, 30000, &l));
+
+	for (int round = 0; round < 3; round++) {
+		/* Dirty every page of the lease (and one outside it) through the mapping. */
+		for (size_t off = LEASE_OFF - t_pg; off < LEASE_OFF + LEASE_LEN; off += t_pg)
+			f.map[off] = (char)dax_pattern(off);
+		if (round == 0)
+			CHECK_SYS(msync(f.map, FILE_SIZE, MS_SYNC));
+		else if (round == 1)
+			CHECK_SYS(fsync(f.fd));
+		else
+			foreign_sync(f.fd);
+	}
+	CHECK_NO_EVENT(fd, 300);
+	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
+	CHECK_EQ(q.breaks, 0);
+	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
+	t_info("msync, fsync and a foreign fsync+syncfs of dirty pages: no break");
+
+	/* Dirty again: the punch writes the range back before it unmaps it. */
+	for (size_t off = LEASE_OFF; off < LEASE_OFF + LEASE_LEN; off += t_pg)
+		f.map[off] = (char)dax_pattern(off);
+	breaker_go(&b);
+	GET_EVENT(fd, ev, 10000);
+	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
+	CHECK_LE(ev.start, (uintptr_t)f.map + HOLE_OFF);
+	CHECK_GE(ev.start + ev.length, (uintptr_t)f.map + HOLE_OFF + HOLE_LEN);
+	CHECK_EQ(ev.breaker_pid, b.pid);
+	t_msleep(300);
+	CHECK_BREAKER_WAITING(&b);
+	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	BREAKER_DONE(&b, 5000, rep);
+
+	DAX_CHECK_DATA(&f, 0, HOLE_OFF);
+	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
+	DAX_CHECK_DATA(&f, HOLE_OFF + HOLE_LEN, FILE_SIZE - HOLE_OFF - HOLE_LEN);
+	CHECK_OK(mrl_unregister(fd, l.id));
+	close(fd);
+	t_pass();
+}
