@@ -15,6 +15,7 @@
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -22,6 +23,46 @@
 
 /* How long after giving a broken file lease back we leave the breaker be. */
 #define MRL_LAYOUT_GRACE_MS	200
+#define MRL_LAYOUT_GRACE_BITS	6
+
+/*
+ * When a broken file lease was last given back, per file: the breaker we
+ * let go wakes up and looks again for conflicting leases, and a lease taken
+ * at once by any context, not only the one that gave it back, would break
+ * it again and again; holders that restore right after each ack could
+ * starve it.  A small table hashed by inode: a collision only forgets an
+ * older entry (that file loses its grace), and an entry left for a freed
+ * and reused inode only delays one take by MRL_LAYOUT_GRACE_MS.  The inode
+ * pointers are compared, never followed.
+ */
+static struct {
+	const struct inode *inode;
+	unsigned long released;		/* jiffies */
+} mrl_layout_grace[1 << MRL_LAYOUT_GRACE_BITS];
+static DEFINE_SPINLOCK(mrl_layout_grace_lock);
+
+static void mrl_layout_grace_start(const struct inode *inode)
+{
+	u32 slot = hash_ptr(inode, MRL_LAYOUT_GRACE_BITS);
+
+	spin_lock(&mrl_layout_grace_lock);
+	mrl_layout_grace[slot].inode = inode;
+	mrl_layout_grace[slot].released = jiffies;
+	spin_unlock(&mrl_layout_grace_lock);
+}
+
+static bool mrl_layout_in_grace(const struct inode *inode)
+{
+	u32 slot = hash_ptr(inode, MRL_LAYOUT_GRACE_BITS);
+	bool grace;
+
+	spin_lock(&mrl_layout_grace_lock);
+	grace = mrl_layout_grace[slot].inode == inode &&
+		time_before(jiffies, mrl_layout_grace[slot].released +
+				     msecs_to_jiffies(MRL_LAYOUT_GRACE_MS));
+	spin_unlock(&mrl_layout_grace_lock);
+	return grace;
+}
 
 /* Is any lease on @layout still waiting for its ack?  Under ctx->lock. */
 static bool mrl_layout_awaits_ack(struct mrl_layout *layout)
@@ -94,22 +135,23 @@ static void mrl_layout_release_work(struct work_struct *work)
 	struct mrl_layout *layout = container_of(work, struct mrl_layout,
 						 release_work);
 	struct mrl_ctx *ctx = layout->ctx;
-	bool release;
+	bool release, broken;
 
 	spin_lock(&ctx->lock);
+	broken = layout->state == MRLEASE_LAYOUT_BROKEN;
 	if (layout->unused)
-		release = layout->state == MRLEASE_LAYOUT_HELD ||
-			  layout->state == MRLEASE_LAYOUT_BROKEN;
+		release = broken || layout->state == MRLEASE_LAYOUT_HELD;
 	else
-		release = layout->state == MRLEASE_LAYOUT_BROKEN &&
-			  !mrl_layout_awaits_ack(layout);
-	if (release) {
-		layout->state = MRLEASE_LAYOUT_RELEASED;
-		layout->released = jiffies;
-	}
-	spin_unlock(&ctx->lock);
+		release = broken && !mrl_layout_awaits_ack(layout);
 	if (release)
-		mrl_layout_unlock(layout);
+		layout->state = MRLEASE_LAYOUT_RELEASED;
+	spin_unlock(&ctx->lock);
+	if (!release)
+		return;
+	/* Before the breaker can run: it must find the grace started. */
+	if (broken)
+		mrl_layout_grace_start(file_inode(layout->file));
+	mrl_layout_unlock(layout);
 }
 
 /*
@@ -148,17 +190,11 @@ static int mrl_layout_take(struct mrl_layout *layout)
 	spin_unlock(&ctx->lock);
 	if (state == MRLEASE_LAYOUT_BROKEN || busy)
 		return -EAGAIN;
-	/*
-	 * The breaker we released wakes up and looks again for conflicting
-	 * leases: taking one at once would break us again and again, and a
-	 * holder that restores right after each ack would starve it.
-	 */
-	if (state == MRLEASE_LAYOUT_RELEASED &&
-	    time_before(jiffies, layout->released +
-				 msecs_to_jiffies(MRL_LAYOUT_GRACE_MS)))
-		return -EAGAIN;
 	if (state == MRLEASE_LAYOUT_HELD)
 		return 0;
+	/* A breaker we (any context) let go gets its turn first. */
+	if (mrl_layout_in_grace(file_inode(layout->file)))
+		return -EAGAIN;
 
 	fl = mrl_compat_fl_alloc();
 	if (!fl) {

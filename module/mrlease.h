@@ -71,7 +71,6 @@ struct mrl_layout {
 	u32 state;			/* MRLEASE_LAYOUT_*, under ctx->lock */
 	int error;			/* of the last vfs_setlease() */
 	bool unused;			/* last lease gone: release for good */
-	unsigned long released;		/* jiffies of the last release */
 	struct work_struct release_work;
 };
 

@@ -226,10 +226,12 @@ struct mrlease_lease_ref {
  * caller's mm is not the context's; -ENOMEM as for register; -EAGAIN the
  * range kept changing while it was being re-pinned, or the file's layout
  * lease is still being broken because another lease of this context on the
- * same file has not been acked yet (ack it, then retry) or was given back
- * less than 200 ms ago (so that the breaker goes first), or a truncate,
- * hole punch or write of the file is in progress (retry); register fails
- * the same ways.
+ * same file has not been acked yet (ack it, then retry), or a broken layout
+ * lease on the file (of any context) was given back less than 200 ms ago
+ * (so that the breaker goes first), or a truncate, hole punch or write of
+ * the file is in progress (retry); -EOPNOTSUPP the range now holds pages
+ * that cannot be pinned (a mapping replaced by another kind of memory);
+ * register fails the same ways.
  */
 struct mrlease_restore {
 	__u64 id;
