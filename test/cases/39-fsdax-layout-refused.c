@@ -13,31 +13,6 @@
 #define MiB		(1u << 20)
 #define LEASE_LEN	(256 * 1024)
 
-struct saved_mode {
-	const char *path;
-	mode_t mode;
-};
-
-static void put_mode_back(void *arg)
-{
-	struct saved_mode *m = arg;
-
-	chmod(m->path, m->mode);
-}
-
-static void allow(struct saved_mode *m, const char *path, mode_t mode)
-{
-	struct stat st;
-
-	CHECK_SYS(stat(path, &st));
-	m->path = path;
-	m->mode = st.st_mode & 07777;
-	if ((m->mode & mode) == mode)
-		return;
-	CHECK_SYS(chmod(path, m->mode | mode));
-	t_defer(put_mode_back, m);
-}
-
 /* As user 65534: lease the mapping, report, wait for a record, ack it. */
 static void holder(struct dax_file *f, int out)
 {
@@ -68,7 +43,6 @@ static void holder(struct dax_file *f, int out)
 
 int main(void)
 {
-	static struct saved_mode modes[3];
 	struct dax_file f;
 	struct breaker b;
 	struct breaker_report rep;
@@ -80,9 +54,7 @@ int main(void)
 	if (geteuid() != 0)
 		t_skip("needs root to set up an unprivileged user");
 	dax_create(&f, 1 * MiB);
-	allow(&modes[0], "/", 0111);
-	allow(&modes[1], "/dev", 0111);
-	allow(&modes[2], T_DEVICE, 0666);
+	t_open_device_to_all();
 
 	breaker_start(&b, f.fd, BREAK_PUNCH, 64 * 1024, 64 * 1024);
 	t_pipe(p);

@@ -134,37 +134,19 @@ static inline int lay_do(const struct lay_op *op)
 	return EINVAL;
 }
 
+static inline int lay_do_cb(const void *op)
+{
+	return lay_do(op);
+}
+
 /*
  * Fork a breaker named @comm that does @op when breaker_go() says so, and
  * reports like the breakers of fsdax.h (breaker_returned(), BREAKER_DONE,
- * CHECK_BREAKER_WAITING).  It has its own address space.
+ * CHECK_BREAKER_WAITING).
  */
 static inline void lay_breaker_start(struct breaker *b, const struct lay_op *op, const char *comm)
 {
-	int go[2], done[2];
-
-	t_pipe(go);
-	t_pipe(done);
-	b->pid = t_fork();
-	if (b->pid == 0) {
-		struct breaker_report rep = { 0 };
-		char c;
-
-		prctl(PR_SET_NAME, comm);
-		close(go[1]);
-		close(done[0]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(0);	/* the test is over without us */
-		rep.start_ns = t_now_ns();
-		rep.err = lay_do(op);
-		rep.end_ns = t_now_ns();
-		t_write_full(done[1], &rep, sizeof(rep));
-		_exit(rep.err ? 1 : 0);
-	}
-	close(go[0]);
-	close(done[1]);
-	b->go = go[1];
-	b->done = done[0];
+	breaker_fork(b, comm, lay_do_cb, op);
 }
 
 /* Do @op in a breaker and expect it to return within @ms, breaking nothing. */
@@ -387,42 +369,12 @@ static inline int lay_proc_leases(int fd)
 
 /* ---- users ----------------------------------------------------------------- */
 
-struct lay_saved_mode {
-	const char *path;
-	mode_t mode;
-};
-
-static void lay_put_mode_back(void *arg)
-{
-	struct lay_saved_mode *m = arg;
-
-	chmod(m->path, m->mode);
-}
-
-/* Make sure that everyone may use @path as @mode allows (put back at the end). */
-static inline void lay_allow(struct lay_saved_mode *m, const char *path, mode_t mode)
-{
-	struct stat st;
-
-	CHECK_SYS(stat(path, &st));
-	m->path = path;
-	m->mode = st.st_mode & 07777;
-	if ((m->mode & mode) == mode)
-		return;
-	CHECK_SYS(chmod(path, m->mode | mode));
-	t_defer(lay_put_mode_back, m);
-}
-
 /* The test runs as root and may let other users at the device. */
 static inline void lay_need_root(void)
 {
-	static struct lay_saved_mode modes[3];
-
 	if (geteuid() != 0)
 		t_skip("needs root to set up other users");
-	lay_allow(&modes[0], "/", 0111);
-	lay_allow(&modes[1], "/dev", 0111);
-	lay_allow(&modes[2], T_DEVICE, 0666);
+	t_open_device_to_all();
 }
 
 /* Effective capabilities of this process, from /proc/self/status. */

@@ -15,33 +15,6 @@
 
 #define KiB 1024
 
-struct saved_mode {
-	const char *path;
-	mode_t mode;
-};
-
-static void put_mode_back(void *arg)
-{
-	struct saved_mode *m = arg;
-
-	chmod(m->path, m->mode);
-}
-
-/* Give everybody at least @mode on @path for the test's duration. */
-static void allow(struct saved_mode *m, const char *path, mode_t mode)
-{
-	struct stat st;
-
-	CHECK_SYS(stat(path, &st));
-	m->path = path;
-	m->mode = st.st_mode & 07777;
-	if ((m->mode & mode) == mode)
-		return;
-	t_info("chmod %o %s (was %o)", m->mode | mode, path, m->mode);
-	CHECK_SYS(chmod(path, m->mode | mode));
-	t_defer(put_mode_back, m);
-}
-
 static void unprivileged(void)
 {
 	struct rlimit rl = { 64 * KiB, 64 * KiB };
@@ -91,15 +64,11 @@ static void unprivileged(void)
 
 int main(void)
 {
-	static struct saved_mode modes[3];
 	pid_t pid;
 
 	if (geteuid() != 0)
 		t_skip("needs root to set up an unprivileged user");
-	/* An initramfs root may be 0700: user 65534 must reach the device. */
-	allow(&modes[0], "/", 0111);
-	allow(&modes[1], "/dev", 0111);
-	allow(&modes[2], T_DEVICE, 0666);
+	t_open_device_to_all();
 
 	pid = t_fork();
 	if (pid == 0)

@@ -137,11 +137,14 @@ struct breaker_report {
 #define BREAKER_COMM "mrl-breaker"
 
 /*
- * Fork a breaker that waits for breaker_go(), then punches [off, off + len)
- * (BREAK_PUNCH) or truncates the file to @off (BREAK_TRUNCATE).  It has its
- * own address space, so its breaks are not the holder's own.
+ * Fork a breaker named @comm that waits for breaker_go(), then calls
+ * @fn(@arg), which does one change of a file and returns 0 or an errno, and
+ * reports when it returned.  It has its own address space, so its breaks
+ * are not the holder's own; @arg may point into the caller's stack frame
+ * (the child has its own copy of it).
  */
-static inline void breaker_start(struct breaker *b, int fd, enum breaker_op op, size_t off, size_t len)
+static inline void breaker_fork(struct breaker *b, const char *comm, int (*fn)(const void *arg),
+				const void *arg)
 {
 	int go[2], done[2];
 
@@ -152,17 +155,13 @@ static inline void breaker_start(struct breaker *b, int fd, enum breaker_op op, 
 		struct breaker_report rep = { 0 };
 		char c;
 
-		prctl(PR_SET_NAME, BREAKER_COMM);
+		prctl(PR_SET_NAME, comm);
 		close(go[1]);
 		close(done[0]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(0);	/* the test is over without us */
 		rep.start_ns = t_now_ns();
-		if (op == BREAK_PUNCH)
-			rep.err = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					    (off_t)off, (off_t)len) ? errno : 0;
-		else
-			rep.err = ftruncate(fd, (off_t)off) ? errno : 0;
+		rep.err = fn(arg);
 		rep.end_ns = t_now_ns();
 		t_write_full(done[1], &rep, sizeof(rep));
 		_exit(rep.err ? 1 : 0);
@@ -171,6 +170,33 @@ static inline void breaker_start(struct breaker *b, int fd, enum breaker_op op, 
 	close(done[1]);
 	b->go = go[1];
 	b->done = done[0];
+}
+
+struct breaker_change {
+	int fd;
+	enum breaker_op op;
+	size_t off, len;
+};
+
+static inline int breaker_change_do(const void *arg)
+{
+	const struct breaker_change *c = arg;
+
+	if (c->op == BREAK_PUNCH)
+		return fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				 (off_t)c->off, (off_t)c->len) ? errno : 0;
+	return ftruncate(c->fd, (off_t)c->off) ? errno : 0;
+}
+
+/*
+ * Fork a breaker that waits for breaker_go(), then punches [off, off + len)
+ * (BREAK_PUNCH) or truncates the file to @off (BREAK_TRUNCATE).
+ */
+static inline void breaker_start(struct breaker *b, int fd, enum breaker_op op, size_t off, size_t len)
+{
+	const struct breaker_change c = { .fd = fd, .op = op, .off = off, .len = len };
+
+	breaker_fork(b, BREAKER_COMM, breaker_change_do, &c);
 }
 
 static inline void breaker_go(struct breaker *b)

@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -411,6 +412,47 @@ static inline uint64_t t_pfn(const volatile void *addr)
 	if (!(entry >> 63))		/* not present */
 		return 0;
 	return entry & ((1ull << 55) - 1);
+}
+
+/* ---- other users ------------------------------------------------------- */
+
+struct t_saved_mode {
+	const char *path;
+	mode_t mode;
+};
+
+static void t_put_mode_back(void *arg)
+{
+	struct t_saved_mode *m = arg;
+
+	chmod(m->path, m->mode);
+}
+
+/* Give everybody at least @mode on @path until the test ends. */
+static inline void t_allow(struct t_saved_mode *m, const char *path, mode_t mode)
+{
+	struct stat st;
+
+	CHECK_SYS(stat(path, &st));
+	m->path = path;
+	m->mode = st.st_mode & 07777;
+	if ((m->mode & mode) == mode)
+		return;
+	CHECK_SYS(chmod(path, m->mode | mode));
+	t_defer(t_put_mode_back, m);
+}
+
+/*
+ * Let unprivileged users (the tests drop to uid 65534) reach and open the
+ * device until the test ends: an initramfs root may be 0700.  Needs root.
+ */
+static inline void t_open_device_to_all(void)
+{
+	static struct t_saved_mode modes[3];
+
+	t_allow(&modes[0], "/", 0111);
+	t_allow(&modes[1], "/dev", 0111);
+	t_allow(&modes[2], T_DEVICE, 0666);
 }
 
 /* ---- mrlease ----------------------------------------------------------- */

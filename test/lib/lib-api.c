@@ -339,34 +339,6 @@ static void test_foreign(void)
 
 static long long old_ctx_max, old_user_max;
 
-struct saved_mode {
-	const char *path;
-	mode_t mode;
-};
-
-static struct saved_mode modes[3];
-
-static void put_mode_back(void *arg)
-{
-	struct saved_mode *m = arg;
-
-	chmod(m->path, m->mode);
-}
-
-/* Let everybody have @mode on @path until the test ends (an initramfs / may be 0700). */
-static void allow(struct saved_mode *m, const char *path, mode_t mode)
-{
-	struct stat st;
-
-	CHECK_SYS(stat(path, &st));
-	m->path = path;
-	m->mode = st.st_mode & 07777;
-	if ((m->mode & mode) == mode)
-		return;
-	CHECK_SYS(chmod(path, m->mode | mode));
-	t_defer(put_mode_back, m);
-}
-
 static void put_limits_back(void *arg)
 {
 	(void)arg;
@@ -414,9 +386,7 @@ static void test_limits(void)
 		t_info("not root: -ENOMEM not checked");
 		return;
 	}
-	allow(&modes[0], "/", 0111);
-	allow(&modes[1], "/dev", 0111);
-	allow(&modes[2], T_DEVICE, 0666);
+	t_open_device_to_all();
 	pid = t_fork();
 	if (pid == 0) {
 		struct rlimit rl = { PG(2), PG(2) };
