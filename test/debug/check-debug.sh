@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # SPDX-License-Identifier: GPL-2.0
-# `make check-debug`: the whole VM suite (with fuzz and fault injection), then the stress test, on the debug kernel
+# `make check-debug`: the whole VM suite (with stress, fuzz and fault injection) on the debug kernel
 # (test/debug/kernel.sh: KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_VM, DEBUG_LIST, kmemleak, fault
 # injection), then final-check.sh in the guest: rmmod mrlease and kmemleak scans. Any splat on the console
 # (the rig's patterns) or a leak fails the run. The last line is the rig's summary.
@@ -46,7 +46,7 @@ mkdir -p "$build/src/module"
 	cpio -pdm --quiet "$build/src/module") || fatal "copying module/ failed"
 make -C "$build/src/module" -j"$(nproc)" KDIR="$kdir" >&2 || fatal "building module/ against $rel failed"
 
-make -C "$REPO_ROOT/test" -j"$(nproc)" tests stress >&2 || fatal "building the tests failed"
+make -C "$REPO_ROOT/test" -j"$(nproc)" tests >&2 || fatal "building the tests failed"
 
 # Unknown name=value kernel parameters become init's environment, and so the tests': the durations, and any
 # other MRLEASE_STRESS_* / MRLEASE_FUZZ_* / MRLEASE_FAULT_* knob set here (see the tests' headers).
@@ -60,5 +60,5 @@ while IFS= read -r var; do
 done < <(env | grep -E '^MRLEASE_(STRESS|FUZZ|FAULT)_[A-Z_]+=' || true)
 # Debug kernels under TCG are slow: longer per-test and VM limits unless the caller sets them.
 exec "$RIG_DIR/vm.sh" --kernel "$rel" --module "$build/src/module/mrlease.ko" \
-	--tests "$REPO_ROOT/test/build/tests" --run "$REPO_ROOT/test/build/debug/97-stress" --run "$here/final-check.sh" \
+	--tests "$REPO_ROOT/test/build/tests" --run "$here/final-check.sh" \
 	--timeout 5400 --test-timeout 900 --append "$append" "$@"

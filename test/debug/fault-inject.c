@@ -1126,8 +1126,9 @@ int main(void)
 	}
 	t_info("fault injection took %lld s", (long long)t_ms_since(t0) / 1000);
 	if (lost_copyouts)
-		t_info("%u calls succeeded but failed with EFAULT because their result could not be copied out "
-		       "(a registered lease's id is then lost to the caller)", lost_copyouts);
+		t_info("%u calls took effect but returned EFAULT because their result could not be copied out "
+		       "(a handshake, or a restore whose new generation the caller must query; a register "
+		       "is undone)", lost_copyouts);
 	if (unguarded_restores)
 		t_info("%u restores ended armed without their file lease (MRLEASE_LAYOUT_RELEASED): the writer broke "
 		       "it while they were arming", unguarded_restores);

@@ -178,7 +178,8 @@ struct mrlease_api {
  * @generation:	out: generation of the lease, bumped by each restore.
  *
  * Errors: -EINVAL zero length, a range that wraps or reaches past the user
- * address space; -EFAULT part of the range is not mapped; -EACCES a VM_IO /
+ * address space; -EFAULT part of the range is not mapped, or the id could not
+ * be copied out (no lease is left behind); -EACCES a VM_IO /
  * VM_PFNMAP mapping in the range; -EPERM the caller's mm is not the
  * context's; -ENOMEM pinning would exceed RLIMIT_MEMLOCK, or out of memory;
  * -EMFILE the per-context lease limit (parameter max_leases_per_ctx);
@@ -222,7 +223,8 @@ struct mrlease_lease_ref {
  * @generation:	out: the new generation.
  *
  * Errors: -EBUSY the lease is ARMED; -EFAULT the range is no longer fully
- * mapped; -EACCES a VM_IO / VM_PFNMAP mapping now in the range; -EPERM the
+ * mapped, or the new generation could not be copied out (the lease is then
+ * restored: MRLEASE_IOC_QUERY tells its state and generation); -EACCES a VM_IO / VM_PFNMAP mapping now in the range; -EPERM the
  * caller's mm is not the context's; -ENOMEM as for register; -EAGAIN the
  * range kept changing while it was being re-pinned, or the file's layout
  * lease is still being broken because another lease of this context on the
