@@ -637,29 +637,49 @@ static inline void mrl_print_event(const struct mrlease_event *e)
 /*
  * Wait up to @timeout_ms for a record and read exactly one: 1 if one came,
  * 0 if none, -errno on error.  Works on blocking and non-blocking fds.
+ *
+ * poll() also reports EPOLLIN while a page-table check runs that may or may
+ * not queue a record; when it queues none, a blocking read() would wait for
+ * the next record, whenever that comes.  So the read after poll() is a
+ * non-blocking one, and an -EAGAIN from it means: poll again (as select(2)
+ * advises for sockets).
  */
 static inline int mrl_event(int fd, struct mrlease_event *ev, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int64_t t0 = t_now_ns();
+	int fl = fcntl(fd, F_GETFL);
 	ssize_t n;
 	int r;
 
-	do {
+	if (fl < 0)
+		return -errno;
+	for (;;) {
 		int left = timeout_ms - (int)t_ms_since(t0);
 
 		r = poll(&p, 1, left < 0 ? 0 : left);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return 0;
-	if (!(p.revents & POLLIN))
-		return -EIO;
-	n = read(fd, ev, sizeof(*ev));
-	if (n < 0)
-		return -errno;
-	return n == sizeof(*ev) ? 1 : -EIO;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return 0;
+		if (!(p.revents & POLLIN))
+			return -EIO;
+		if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK))
+			return -errno;
+		n = read(fd, ev, sizeof(*ev));
+		r = n < 0 ? -errno : 0;
+		if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl))
+			return -errno;
+		if (r == -EAGAIN && t_ms_since(t0) < timeout_ms)
+			continue;	/* a check ended without a record */
+		if (r == -EAGAIN)
+			return 0;
+		if (r)
+			return r;
+		return n == sizeof(*ev) ? 1 : -EIO;
+	}
 }
 
 /* Read one record, waiting up to @timeout_ms; fail if none comes. */

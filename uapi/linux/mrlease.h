@@ -101,7 +101,11 @@
  * read() returns whole struct mrlease_event records, as many as fit; a buffer
  * smaller than one record fails with -EINVAL.  read() blocks (interruptibly)
  * unless O_NONBLOCK, then -EAGAIN.  poll()/epoll report EPOLLIN while records
- * are queued; fasync (F_SETOWN + O_ASYNC) sends SIGIO.
+ * are queued, and while a page-table check runs (see above); read() waits up
+ * to 100 ms for running checks, but a check may end without a record.  As
+ * select(2) says of sockets, read with O_NONBLOCK after poll() and take
+ * -EAGAIN as "poll again" (libmrlease does); a blocking read() then waits
+ * for the next record.  fasync (F_SETOWN + O_ASYNC) sends SIGIO.
  *
  * Status page
  * -----------
