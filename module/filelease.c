@@ -170,8 +170,9 @@ void mrl_layout_settle(struct mrl_layout *layout)
  * Take the FL_LAYOUT lease if we do not hold it.  While it is being broken,
  * or while any other lease on the file still owes its ack, -EAGAIN: no
  * lease is armed without the guard, and no arm waits (in mrl_lease_arm())
- * for a breaker that waits for an ack it is keeping from the holder.  Any other refusal
- * only leaves the lease without a layout lease.  Under ctx->mutex.
+ * for a breaker that waits for an ack it is keeping from the holder.  Any
+ * other refusal only leaves the lease without a layout lease.  Under
+ * ctx->mutex.
  */
 static int mrl_layout_take(struct mrl_layout *layout)
 {

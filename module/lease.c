@@ -192,6 +192,15 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 		schedule_work(&lease->ntf_work);
 }
 
+/* A check of the page tables is over or moot.  Under ctx->lock. */
+static void mrl_lease_verify_end(struct mrl_lease *lease)
+{
+	if (!lease->verify_pending)
+		return;
+	lease->verify_pending = false;
+	mrl_event_verify_end(lease->ctx);
+}
+
 /*
  * Splitting a transparent huge page (an mprotect or munmap of part of it)
  * and failed attempts to migrate or merge pinned pages clear pinned
@@ -206,15 +215,6 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
  * after its own madvise() returns sees it and reads (read() waits for the
  * check), so no DMA goes to a page that is gone.  Under ctx->lock.
  */
-/* A check of the page tables is over or moot.  Under ctx->lock. */
-static void mrl_lease_verify_end(struct mrl_lease *lease)
-{
-	if (!lease->verify_pending)
-		return;
-	lease->verify_pending = false;
-	mrl_event_verify_end(lease->ctx);
-}
-
 static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 				   unsigned long start, unsigned long end,
 				   const struct mrl_breaker *breaker)
@@ -531,7 +531,6 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 			spin_lock(&ctx->lock);
 			if (!mmu_interval_read_retry(&lease->notifier, seq)) {
 				lease->pins = pins;
-				mrl_lease_verify_end(lease);
 				lease->state = MRLEASE_STATE_ARMED;
 				lease->generation++;
 				armed = true;

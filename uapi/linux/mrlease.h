@@ -228,8 +228,9 @@ struct mrlease_lease_ref {
  *
  * Errors: -EBUSY the lease is ARMED; -EFAULT the range is no longer fully
  * mapped, or the new generation could not be copied out (the lease is then
- * restored: MRLEASE_IOC_QUERY tells its state and generation); -EACCES a VM_IO / VM_PFNMAP mapping now in the range; -EPERM the
- * caller's mm is not the context's; -ENOMEM as for register; -EAGAIN the
+ * restored: MRLEASE_IOC_QUERY tells its state and generation); -EACCES a
+ * VM_IO / VM_PFNMAP mapping now in the range; -EPERM the caller's mm is not
+ * the context's; -ENOMEM as for register; -EAGAIN the
  * range kept changing while it was being re-pinned, or the file's layout
  * lease is still being broken because another lease of this context on the
  * same file has not been acked yet (ack it, then retry), or a broken layout
