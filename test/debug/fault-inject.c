@@ -497,10 +497,12 @@ static void setup_restore_xfs(void) { restore_addr = fx.dax[1]; }
  * write(): the restore acks, the layout lease is given back (the writer goes
  * on) and taken again.
  */
-static void prep_restore_layout(void)
+/*
+ * Lease the XFS file (pinned) and let a forked writer's write() break the
+ * layout lease; the writer (fx.child) waits for the ack.  fx.ev: the break.
+ */
+static void layout_break_by_writer(void)
 {
-	struct mrlease_query q;
-
 	reg_ok(fx.dax[1]);
 	fx.child = t_fork();
 	if (fx.child == 0) {
@@ -510,6 +512,13 @@ static void prep_restore_layout(void)
 	}
 	GET_EVENT(fx.ctx, fx.ev, 10000);
 	CHECK_EQ(fx.ev.reason, MRLEASE_REASON_LAYOUT);
+}
+
+static void prep_restore_layout(void)
+{
+	struct mrlease_query q;
+
+	layout_break_by_writer();
 	/* The release of the file lease must wait for us. */
 	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_BROKEN);
@@ -585,15 +594,7 @@ static void prep_relayout(void)
 {
 	struct mrlease_query q;
 
-	reg_ok(fx.dax[1]);
-	fx.child = t_fork();
-	if (fx.child == 0) {
-		if (pwrite(fx.dax_fd[1], "w", 1, 0) != 1)
-			_exit(1);
-		_exit(0);
-	}
-	GET_EVENT(fx.ctx, fx.ev, 10000);
-	CHECK_EQ(fx.ev.reason, MRLEASE_REASON_LAYOUT);
+	layout_break_by_writer();
 	CHECK_OK(mrl_ack(fx.ctx, fx.l.id, fx.l.generation));
 	CHECK_CHILD_OK(fx.child, 10000);
 	t_msleep(300);

@@ -31,6 +31,26 @@
 #define PAGES	16
 #define ROUNDS	50
 
+/*
+ * A PAGES-page file named @tag in @dir, filled with 0x5a, unlinked at once
+ * and mapped shared; *@fd gets its descriptor.
+ */
+static char *repro_file(const char *dir, const char *tag, int *fd)
+{
+	static char buf[PAGES << 12];
+	char path[256], *map;
+
+	snprintf(path, sizeof(path), "%s/%s.%d", dir, tag, getpid());
+	*fd = CHECK_SYS(open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+	unlink(path);
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_EQ(pwrite(*fd, buf, PG(PAGES), 0), (ssize_t)PG(PAGES));
+	CHECK_SYS(fsync(*fd));
+	map = mmap(NULL, PG(PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	CHECK(map != MAP_FAILED);
+	return map;
+}
+
 static int one_fs(const char *var)
 {
 	const char *dir = getenv(var);
@@ -44,14 +64,7 @@ static int one_fs(const char *var)
 		t_info("%s not set: skipped", var);
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/repro.%d", dir, getpid());
-	fd = CHECK_SYS(open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-	unlink(path);
-	memset(buf, 0x5a, sizeof(buf));
-	CHECK_EQ(pwrite(fd, buf, PG(PAGES), 0), (ssize_t)PG(PAGES));
-	CHECK_SYS(fsync(fd));
-	map = mmap(NULL, PG(PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(map != MAP_FAILED);
+	map = repro_file(dir, "repro", &fd);
 	ctx = mrl_ctx();
 	CHECK_OK(mrl_register(ctx, map, PG(PAGES), 1, MRLEASE_REG_PIN, 10000, &l));
 
@@ -124,22 +137,15 @@ static int one_fs(const char *var)
 static int layout_livelock(void)
 {
 	const char *dir = getenv("MRLEASE_XFS");
-	static char buf[PAGES << 12];
 	struct mrlease_register l;
-	char path[256], *map, c;
+	char *map, c;
 	int fd, ctx, done[2], breaks = 0;
 	int64_t t0;
 	pid_t pid;
 
 	if (!dir || !*dir)
 		return 0;
-	snprintf(path, sizeof(path), "%s/repro-layout.%d", dir, getpid());
-	fd = CHECK_SYS(open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-	unlink(path);
-	memset(buf, 0x5a, sizeof(buf));
-	CHECK_EQ(pwrite(fd, buf, PG(PAGES), 0), (ssize_t)PG(PAGES));
-	map = mmap(NULL, PG(PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(map != MAP_FAILED);
+	map = repro_file(dir, "repro-layout", &fd);
 	ctx = mrl_ctx();
 	CHECK_OK(mrl_register(ctx, map, PG(PAGES), 1, 0, 10000, &l));
 
@@ -193,19 +199,12 @@ static int layout_livelock(void)
 static int layout_two_holders(void)
 {
 	const char *dir = getenv("MRLEASE_XFS");
-	static char buf[PAGES << 12];
-	char path[256], *map, c;
+	char *map, c;
 	int fd, ctx, starved = 0;
 
 	if (!dir || !*dir)
 		return 0;
-	snprintf(path, sizeof(path), "%s/repro-2h.%d", dir, getpid());
-	fd = CHECK_SYS(open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-	unlink(path);
-	memset(buf, 0x5a, sizeof(buf));
-	CHECK_EQ(pwrite(fd, buf, PG(PAGES), 0), (ssize_t)PG(PAGES));
-	map = mmap(NULL, PG(PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(map != MAP_FAILED);
+	map = repro_file(dir, "repro-2h", &fd);
 	ctx = mrl_ctx();
 
 	for (int round = 0; round < 10 && !starved; round++) {
