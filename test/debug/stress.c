@@ -67,6 +67,12 @@ static struct {
 	uint64_t seed;
 	atomic_bool stop;
 	int ctx[2];
+	/*
+	 * ctx[0]'s status page, mapped before any thread starts: the mapper
+	 * shrinks, moves and unmaps slots, and an mmap() landing in a slot's
+	 * space while it is away would be clobbered or unmapped with it.
+	 */
+	const volatile struct mrlease_status *status;
 	int zero;
 	struct slot slots[NSLOTS];
 	int nslots;
@@ -592,7 +598,7 @@ static void *netlinker(void *arg)
 
 static void *status_reader(void *arg)
 {
-	const volatile struct mrlease_status *st = mrl_status(S.ctx[0]);
+	const volatile struct mrlease_status *st = S.status;
 	uint64_t last = 0;
 
 	(void)arg;
@@ -604,7 +610,6 @@ static void *status_reader(void *arg)
 		last = seq;
 		sleep_us(1000);
 	}
-	munmap((void *)st, t_pg);
 	return NULL;
 }
 
@@ -903,6 +908,7 @@ int main(void)
 	S.zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	CHECK(S.zero >= 0);
 	S.ctx[0] = mrl_ctx_flags(O_NONBLOCK);
+	S.status = mrl_status(S.ctx[0]);
 	S.ctx[1] = mrl_ctx_flags(O_NONBLOCK);
 
 	for (int i = 0; i < 5; i++)
@@ -1004,6 +1010,7 @@ int main(void)
 	CHECK_EQ(vmpin, 0);
 	CHECK_EQ(st.leases, S.base.leases);
 	CHECK_EQ(st.pinned_pages, S.base.pinned_pages);
+	munmap((void *)S.status, t_pg);
 	close(S.ctx[0]);
 	close(S.ctx[1]);
 	CHECK_OK(nl_stats(&nl, &st));
