@@ -52,6 +52,8 @@ static struct netlink_range_validation mrl_nl_timeout_range = {
 static const struct nla_policy mrl_nl_config_set_policy[MRLEASE_A_MAX + 1] = {
 	[MRLEASE_A_CFG_BREAK_TIMEOUT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &mrl_nl_timeout_range),
+	[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &mrl_nl_timeout_range),
 	[MRLEASE_A_CFG_MAX_LEASES_PER_CTX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[MRLEASE_A_CFG_MAX_LEASES_PER_USER] = NLA_POLICY_MIN(NLA_U32, 1),
 };
@@ -84,6 +86,7 @@ static int mrl_nl_put_lease_attrs(struct sk_buff *skb,
 	    mrl_nl_put_u64(skb, MRLEASE_A_PINNED_PAGES, s->pinned_pages) ||
 	    nla_put_u32(skb, MRLEASE_A_BACKING, s->backing) ||
 	    nla_put_u32(skb, MRLEASE_A_TIMEOUT_MS, s->timeout_ms) ||
+	    nla_put_u32(skb, MRLEASE_A_HOLD, s->hold) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_BREAKS, s->breaks) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_ACKS, s->acks) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_RESTORES, s->restores) ||
@@ -311,6 +314,8 @@ static int mrl_nl_put_config(struct sk_buff *skb)
 {
 	if (nla_put_u32(skb, MRLEASE_A_CFG_BREAK_TIMEOUT_MS,
 			READ_ONCE(mrl_break_timeout_ms)) ||
+	    nla_put_u32(skb, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS,
+			READ_ONCE(mrl_max_break_timeout_ms)) ||
 	    nla_put_u32(skb, MRLEASE_A_CFG_MAX_LEASES_PER_CTX,
 			READ_ONCE(mrl_max_leases_per_ctx)) ||
 	    nla_put_u32(skb, MRLEASE_A_CFG_MAX_LEASES_PER_USER,
@@ -357,6 +362,9 @@ static int mrl_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[MRLEASE_A_CFG_BREAK_TIMEOUT_MS])
 		WRITE_ONCE(mrl_break_timeout_ms,
 			   nla_get_u32(attrs[MRLEASE_A_CFG_BREAK_TIMEOUT_MS]));
+	if (attrs[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS])
+		WRITE_ONCE(mrl_max_break_timeout_ms,
+			   nla_get_u32(attrs[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS]));
 	if (attrs[MRLEASE_A_CFG_MAX_LEASES_PER_CTX])
 		WRITE_ONCE(mrl_max_leases_per_ctx,
 			   nla_get_u32(attrs[MRLEASE_A_CFG_MAX_LEASES_PER_CTX]));

@@ -2,6 +2,7 @@
 /*
  * config show
  * config set [break-timeout MS] [max-leases-per-ctx N] [max-leases-per-user N]
+ *            [max-break-timeout MS]
  * The text of "config show" is what "config set" takes.
  */
 #include "mrlease-ctl.h"
@@ -18,6 +19,9 @@ static const struct {
 	  " max-leases-per-ctx %llu" },
 	{ MRLEASE_A_CFG_MAX_LEASES_PER_USER, "max-leases-per-user", "max_leases_per_user",
 	  " max-leases-per-user %llu" },
+	/* Last, so that the prefixes of the older words keep their meaning. */
+	{ MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, "max-break-timeout", "max_break_timeout_ms",
+	  " max-break-timeout %llu" },
 };
 
 void help_config(FILE *f)
@@ -25,7 +29,8 @@ void help_config(FILE *f)
 	fprintf(f,
 		"Usage: %s config show\n"
 		"       %s config set [ break-timeout MS ] [ max-leases-per-ctx N ]\n"
-		"                     [ max-leases-per-user N ]\n", prog, prog);
+		"                     [ max-leases-per-user N ] [ max-break-timeout MS ]\n",
+		prog, prog);
 }
 
 static int config_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void *data)

@@ -397,6 +397,10 @@ int do_hold(struct args *a)
 			pr_text(" (%s)", strerror(-q.layout_error));
 		}
 	}
+	/* A pinned lease is never HOLD_NONE: 0 is a module that predates the field. */
+	if (q.hold)
+		pr_str("hold", " hold %s",
+		       pr_enum(hold_names, hold_names_nr, q.hold, b, sizeof(b)));
 	pr_u64("timeout_ms", " timeout_ms %llu", q.timeout_ms);
 	pr_u64("ack_after_ms", " ack_after_ms %llu", h.ack_after_ms);
 	pr_u64("restore_after_ms", " restore_after_ms %llu", h.restore_after_ms);

@@ -46,6 +46,13 @@ const char *const layout_names[] = {
 };
 const unsigned int layout_names_nr = ARRAY_SIZE(layout_names);
 
+const char *const hold_names[] = {
+	[MRLEASE_HOLD_NONE] = "none",
+	[MRLEASE_HOLD_WAIT] = "wait",
+	[MRLEASE_HOLD_NOT_OWNER] = "not-owner",
+};
+const unsigned int hold_names_nr = ARRAY_SIZE(hold_names);
+
 /* By bit number. */
 static const char *const reg_flag_names[] = {
 	"pin",		/* MRLEASE_REG_PIN */
@@ -125,6 +132,8 @@ void print_lease_attrs(const struct nl_attrs *at)
 		pr_s64("layout_error", NULL, err);
 		pr_text(" (%s)", strerror(-err));
 	}
+	/* Whether a break by another process waits for the ack (up to timeout_ms). */
+	pr_enum_attr(at, MRLEASE_A_HOLD, "hold", " hold %s", hold_names, hold_names_nr);
 	pr_u32_attr(at, MRLEASE_A_TIMEOUT_MS, "timeout_ms", " timeout_ms %llu");
 	pr_u64_attr(at, MRLEASE_A_BREAKS, "breaks", " breaks %llu");
 	pr_u64_attr(at, MRLEASE_A_ACKS, "acks", " acks %llu");

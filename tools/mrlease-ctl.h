@@ -166,6 +166,8 @@ extern const char *const backing_names[];
 extern const unsigned int backing_names_nr;
 extern const char *const layout_names[];
 extern const unsigned int layout_names_nr;
+extern const char *const hold_names[];
+extern const unsigned int hold_names_nr;
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # mrlease-ctl's plumbing: help at every level, -V, exit codes 0/1/2, stats and config show as text and
 # JSON (with the documented keys), config set round trip (the text of "config show" is what "config set"
-# takes), the kernel's extended-ACK message on a range error, and errors for leases that do not exist.
+# takes), the break-timeout ceiling max-break-timeout (set, shown, range-checked, restored), the kernel's
+# extended-ACK message on a range error, and errors for leases that do not exist.
 # shellcheck source=test/ctl/lib.sh
 . "$(dirname "$0")/bin/ctl-lib.sh"
 
@@ -24,6 +25,8 @@ run 2 "$CTL" lease revoke x
 run 2 "$CTL" config set
 run 2 "$CTL" config set break-timeout
 run 2 "$CTL" config set max-leases-per-ctx 4294967296
+run 2 "$CTL" config set max-break-timeout
+run 2 "$CTL" config set max-break-timeout 4294967296
 run 2 "$CTL" stats extra
 run 2 "$CTL" -Z stats
 run 2 "$CTL" hold
@@ -44,7 +47,7 @@ jq -e . <<<"$OUT" >/dev/null || fail "-j -p stats is not JSON"
 
 run 0 "$CTL" -j config show
 orig_json=$OUT
-for k in break_timeout_ms max_leases_per_ctx max_leases_per_user; do
+for k in break_timeout_ms max_leases_per_ctx max_leases_per_user max_break_timeout_ms; do
 	jq -e --arg k "$k" '.[$k] | type == "number"' <<<"$OUT" >/dev/null || fail "config: no '$k' in $OUT"
 done
 run 0 "$CTL" config show
@@ -70,9 +73,36 @@ run 1 "$CTL" config set break-timeout 3600001
 run 0 "$CTL" -j config show
 check_eq "config after failed sets" "$(jq .break_timeout_ms <<<"$OUT")" 12345
 
+# The ceiling on the break timeouts of holders without CAP_SYS_ADMIN: same range as break-timeout.
+orig_max=$(jq .max_break_timeout_ms <<<"$orig_json")
+[ "$orig_max" = 45000 ] || info "max_break_timeout_ms was $orig_max, not the default 45000"
+check_eq "max_break_timeout_ms is the module parameter" \
+	"$(cat /sys/module/mrlease/parameters/max_break_timeout_ms)" "$orig_max"
+run 0 "$CTL" config set max-break-timeout 1234
+run 0 "$CTL" -j config show
+check_eq "max_break_timeout_ms after set" "$(jq .max_break_timeout_ms <<<"$OUT")" 1234
+check_eq "break_timeout_ms untouched by max-break-timeout" "$(jq .break_timeout_ms <<<"$OUT")" 12345
+check_eq "max_break_timeout_ms parameter" "$(cat /sys/module/mrlease/parameters/max_break_timeout_ms)" 1234
+run 0 "$CTL" config show
+[[ " $OUT " == *" max-break-timeout 1234 "* ]] || fail "config show text: $OUT"
+run 1 "$CTL" config set max-break-timeout 0
+info "max-break-timeout 0: $ERR"
+[[ $ERR == "mrlease-ctl: config set: "*"(Numerical result out of range)"* ]] || fail "no extack + ERANGE: $ERR"
+run 1 "$CTL" config set max-break-timeout 3600001
+[[ $ERR == *"(Numerical result out of range)"* ]] || fail "max-break-timeout 3600001: $ERR"
+run 1 "$CTL" config set break-timeout 1000 max-break-timeout 3600001
+run 0 "$CTL" -j config show
+check_eq "max_break_timeout_ms after failed sets" "$(jq .max_break_timeout_ms <<<"$OUT")" 1234
+check_eq "break_timeout_ms after a refused pair" "$(jq .break_timeout_ms <<<"$OUT")" 12345
+run 0 "$CTL" config set max-break-timeout 3600000
+run 0 "$CTL" config set max-break-timeout 1
+run 0 "$CTL" -j config show
+check_eq "max_break_timeout_ms at the bottom of its range" "$(jq .max_break_timeout_ms <<<"$OUT")" 1
+
 restore_config
 run 0 "$CTL" config show
 check_eq "config restored from its own text" "$OUT" "$orig_text"
+check_eq "max_break_timeout_ms restored" "$(cat /sys/module/mrlease/parameters/max_break_timeout_ms)" "$orig_max"
 
 run 1 "$CTL" lease show 4000000000
 info "lease show of a missing id: $ERR"

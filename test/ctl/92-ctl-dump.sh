@@ -33,6 +33,7 @@ compare() {
 		 | "lease \($e.id): \($k) is \($d[$k] | tojson), registered \($e[$k] | tojson)"),
 		({ flags: ($e.flags | flagnames), state: "armed", backing: ($e.kind | backing),
 		   layout: (if $e.kind == "file" then "held" else null end),
+		   hold: (if $e.flags % 2 == 1 then "wait" else "none" end),
 		   pinned_pages: (if $e.flags % 2 == 1 then $e.len / 4096 else 0 end),
 		   breaks: 0, acks: 0, restores: 0, revokes: 0, last_break_ns: 0, last_ack_ns: 0 }
 		 | to_entries[] | select($d[.key] != .value)
@@ -75,7 +76,7 @@ addr=$(jq -r 'select(.kind == "file") | .addr' "$WORK/expected.json")
 want="lease $fid pid $P comm ctl-holder uid 0 addr $(printf '%#x' "$addr") len 1048576"
 want+=" cookie 0xc0de03 flags pin state armed generation"
 [[ $OUT == "$want "* ]] || fail "text starts differently; wanted: $want"
-[[ $OUT == *" pinned_pages 256 backing fsdax path $F dev $((dev >> 8 & 0xfff)):$((dev & 0xff | (dev >> 12 & 0xfff00))) ino $(stat -c %i "$F") offset 1048576 layout held timeout_ms 7000 breaks 0 acks 0 restores 0 revokes 0" ]] ||
+[[ $OUT == *" pinned_pages 256 backing fsdax path $F dev $((dev >> 8 & 0xfff)):$((dev & 0xff | (dev >> 12 & 0xfff00))) ino $(stat -c %i "$F") offset 1048576 layout held hold wait timeout_ms 7000 breaks 0 acks 0 restores 0 revokes 0" ]] ||
 	fail "text ends differently"
 run 0 "$CTL" lease show pid "$P"
 check_eq "text dump lines" "$(wc -l <<<"$OUT")" 4

@@ -33,7 +33,7 @@ HOLD=$LAST_PID
 wait_for 30 grep -sq '"event":"holding"' "$WORK/hold.json" || { cat "$WORK/hold.json"; fail "hold did not start"; }
 ID=$(jq 'select(.event == "holding") | .id' "$WORK/hold.json")
 info "hold: $(head -n 1 "$WORK/hold.json")"
-check_eq "hold backing" "$(jq -r 'select(.event == "holding") | "\(.backing) \(.pinned_pages) \(.layout)"' "$WORK/hold.json")" "fsdax 256 held"
+check_eq "hold backing" "$(jq -r 'select(.event == "holding") | "\(.backing) \(.pinned_pages) \(.layout) \(.hold)"' "$WORK/hold.json")" "fsdax 256 held wait"
 
 t0=$(now_ms)
 start_bg "$WORK/punch.out" fallocate -p -o $((1024 * 1024 + 256 * 1024)) -l 65536 "$F"

@@ -292,6 +292,10 @@ int main(void)
 	put_u64(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1000);
 	expect("config set: break timeout as u64", &m, -EINVAL, 1);
 
+	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
+	put_u64(&m, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 1000);
+	expect("config set: max break timeout as u64", &m, -EINVAL, 1);
+
 	msg_init(&m, 256, family, NLM_F_DUMP, MRLEASE_CMD_LEASE_GET);
 	put_u64(&m, MRLEASE_A_OWNER_PID, 1);
 	expect("lease dump: pid filter as u64", &m, -EINVAL, 1);
@@ -357,6 +361,14 @@ int main(void)
 	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
 	put_u32(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 3600001);
 	expect("config set: break timeout 3600001", &m, -ERANGE, 1);
+
+	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
+	put_u32(&m, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 0);
+	expect("config set: max break timeout 0", &m, -ERANGE, 1);
+
+	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
+	put_u32(&m, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 3600001);
+	expect("config set: max break timeout 3600001", &m, -ERANGE, 1);
 
 	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
 	put_u32(&m, MRLEASE_A_CFG_MAX_LEASES_PER_CTX, 0);
@@ -433,9 +445,11 @@ int main(void)
 	expect("stats afterwards (must succeed)", &m, 0, 0);
 	config_get(&after);
 	if (after.error || memcmp(before.u32, after.u32, sizeof(before.u32))) {
-		printf("FAIL - the configuration changed: break timeout %u -> %u, per ctx %u -> %u, "
-		       "per user %u -> %u\n",
+		printf("FAIL - the configuration changed: break timeout %u -> %u, max break timeout "
+		       "%u -> %u, per ctx %u -> %u, per user %u -> %u\n",
 		       before.u32[MRLEASE_A_CFG_BREAK_TIMEOUT_MS], after.u32[MRLEASE_A_CFG_BREAK_TIMEOUT_MS],
+		       before.u32[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS],
+		       after.u32[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS],
 		       before.u32[MRLEASE_A_CFG_MAX_LEASES_PER_CTX],
 		       after.u32[MRLEASE_A_CFG_MAX_LEASES_PER_CTX],
 		       before.u32[MRLEASE_A_CFG_MAX_LEASES_PER_USER],
