@@ -108,6 +108,9 @@ static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
  */
 #define MRL_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
+/* The first version of struct mrlease_query ended before @hold. */
+static_assert(offsetof(struct mrlease_query, hold) == MRLEASE_QUERY_SIZE_VER0);
+
 union mrl_ioc_arg {
 	struct mrlease_api api;
 	struct mrlease_register reg;
@@ -122,9 +125,10 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 	size_t usize = _IOC_SIZE(cmd);
 	union mrl_ioc_arg u;
-	size_t ksize;
+	size_t ksize, minsize;
 	int ret;
 
+	minsize = 0;
 	switch (MRL_IOC_BASE(cmd)) {
 	case MRL_IOC_BASE(MRLEASE_IOC_API):
 		ksize = sizeof(u.api);
@@ -141,6 +145,7 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case MRL_IOC_BASE(MRLEASE_IOC_QUERY):
 		ksize = sizeof(u.query);
+		minsize = MRLEASE_QUERY_SIZE_VER0;
 		break;
 	default:
 		return -ENOTTY;
@@ -148,8 +153,8 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (MRL_IOC_BASE(cmd) != MRL_IOC_BASE(MRLEASE_IOC_API) &&
 	    !mrl_api_done(ctx))
 		return -EBADFD;
-	/* Every first version is the current one: nothing may be shorter. */
-	if (usize < ksize)
+	/* Nothing may be shorter than the structure's first version. */
+	if (usize < (minsize ? : ksize))
 		return -EINVAL;
 	ret = copy_struct_from_user(&u, ksize, uarg, usize);
 	if (ret)
@@ -175,7 +180,8 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 	if (ret)
 		return ret;
-	if (!copy_to_user(uarg, &u, ksize))
+	/* An older caller gets what its version of the structure holds. */
+	if (!copy_to_user(uarg, &u, min(ksize, usize)))
 		return 0;
 	/* Nobody learnt the new lease's id: it must not outlive the error. */
 	if (MRL_IOC_BASE(cmd) == MRL_IOC_BASE(MRLEASE_IOC_REGISTER)) {
@@ -214,6 +220,27 @@ static int mrl_fasync(int fd, struct file *file, int on)
 	return fasync_helper(fd, file, on, &ctx->fasync);
 }
 
+/*
+ * The status page comes back after madvise(MADV_DONTNEED) or any other zap
+ * of the mapping: a fault maps it again.  The mapping holds the file, so the
+ * context (and its page) outlive it.
+ */
+static vm_fault_t mrl_status_fault(struct vm_fault *vmf)
+{
+	struct mrl_ctx *ctx = vmf->vma->vm_file->private_data;
+	struct page *page = virt_to_page(ctx->status);
+
+	if (vmf->pgoff)
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct mrl_status_vm_ops = {
+	.fault = mrl_status_fault,
+};
+
 static int mrl_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mrl_ctx *ctx = file->private_data;
@@ -228,7 +255,8 @@ static int mrl_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	/* Read-only for good: no mprotect(PROT_WRITE), no private COW copy. */
 	mrl_compat_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
-	return vm_insert_page(vma, vma->vm_start, virt_to_page(ctx->status));
+	vma->vm_ops = &mrl_status_vm_ops;
+	return 0;
 }
 
 static const struct file_operations mrl_fops = {

@@ -132,9 +132,14 @@ static void mrl_event_unpop(struct mrl_ctx *ctx, const struct mrlease_event *ev)
 {
 	struct mrl_lease *lease;
 
+	/*
+	 * A lease found here under ctx->lock is not DYING (destroy takes it
+	 * out of the registry first) and cannot be freed before we unlock.
+	 */
 	spin_lock(&ctx->lock);
 	lease = mrl_registry_find_own(ctx, ev->id);
 	if (lease && list_empty(&lease->event_node) &&
+	    lease->state != MRL_STATE_DYING &&
 	    lease->event.generation == ev->generation) {
 		list_add(&lease->event_node, &ctx->events);
 		WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);

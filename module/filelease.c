@@ -89,15 +89,19 @@ static bool mrl_layout_lm_break(struct mrl_file_lease *fl)
 		if (lease->state == MRLEASE_STATE_ARMED)
 			mrl_lease_break_armed(lease, MRLEASE_REASON_LAYOUT,
 					      lease->start, lease->end,
-					      &breaker);
+					      &breaker, NULL);
 	wait = mrl_layout_awaits_ack(layout);
 	/* Nothing to wait for: the locks code deletes the lease at once. */
 	layout->state = wait ? MRLEASE_LAYOUT_BROKEN : MRLEASE_LAYOUT_RELEASED;
 	spin_unlock(&ctx->lock);
 
-	/* Never expire on our own: we give the lease back after the acks. */
-	if (wait)
-		fl->fl_break_time = 0;
+	/*
+	 * We give the lease back once the acks are in, but the breaker's
+	 * fl_break_time (fs.lease-break-time, set before lm_break) stays: as
+	 * for any file lease, the administrator's bound holds even if the
+	 * acks never come.  XFS's writer retries its wait without looking at
+	 * signals, so a killed writer would otherwise spin until then.
+	 */
 	return !wait;
 }
 
@@ -151,6 +155,7 @@ static void mrl_layout_release_work(struct work_struct *work)
 	/* Before the breaker can run: it must find the grace started. */
 	if (broken)
 		mrl_layout_grace_start(file_inode(layout->file));
+	mrl_race_window("layout: released, file lease not given back", false);
 	mrl_layout_unlock(layout);
 }
 

@@ -2,11 +2,22 @@
 /*
  * Lease objects and their state machine:
  *
- *   ARMED --break--> BROKEN --ack--> ACKED --restore--> ARMED
- *                      `--timeout--> REVOKED --restore--'
+ *   ARMING --arm--> ARMED --break--> BROKEN --ack--> ACKED --restore--.
+ *     ^                                `--timeout--> REVOKED --restore-+
+ *     `----------------------------------------------------------------'
+ *   any state --unregister/close/exit--> DYING --> freed after RCU
  *
- * A lease in state 0 is being armed (register or restore): the notifier
- * ignores it, and the arm retries if the range changed meanwhile.
+ * Who moves a lease, under which lock:
+ *  - ARMING -> ARMED: the arm (register, restore), under ctx->mutex and
+ *    ctx->lock, only if the interval notifier's sequence did not move.
+ *  - ARMED -> BROKEN: the mm notifier, lm_break, a page-table check or an
+ *    administrator's revoke, under ctx->lock; only from ARMED.
+ *  - BROKEN -> ACKED (ack), BROKEN -> REVOKED (timeout work, revoke),
+ *    BROKEN/ACKED/REVOKED -> ARMING (restore): under ctx->lock.
+ *  - any -> DYING: destroy, under ctx->mutex and ctx->lock, after the lease
+ *    left the registry.  Every path that breaks a lease or queues its work
+ *    acts only on an ARMED or BROKEN lease, so once DYING nothing can queue
+ *    work again, and the work items are cancelled after that, never before.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -110,6 +121,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 	struct mrl_pins *pins = NULL;
 	bool revoked = false;
 
+	mrl_race_window("timeout: fired, not revoked", false);
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_BROKEN) {
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT);
@@ -129,6 +141,26 @@ static void mrl_lease_ntf_work(struct work_struct *work)
 	mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
 }
 
+/*
+ * How long a break of @lease waits for its ack: what the lease asked, capped
+ * by the administrator's ceiling unless CAP_SYS_ADMIN registered it.  Read
+ * at each break, so a lowered ceiling holds for leases already registered.
+ */
+u32 mrl_lease_timeout_ms(const struct mrl_lease *lease)
+{
+	u32 ceiling = clamp(READ_ONCE(mrl_max_break_timeout_ms), 1U,
+			    MRL_MAX_TIMEOUT_MS);
+
+	return lease->admin ? lease->timeout_ms :
+	       min(lease->timeout_ms, ceiling);
+}
+
+/* Does the range span pages of an fsdax file?  Under ctx->lock. */
+static bool mrl_lease_spans_fsdax(const struct mrl_lease *lease)
+{
+	return lease->backings & BIT(MRLEASE_BACKING_FSDAX);
+}
+
 /* Record who is changing a lease's range: the current task. */
 void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker)
 {
@@ -144,12 +176,51 @@ void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker)
 }
 
 /*
- * ARMED -> BROKEN: fill and queue the lease's record.  Under ctx->lock;
- * never sleeps.
+ * Must a break keep the pins until the ack, making the breaker wait?
+ * Never for a dying holder, which cannot ack.  For the holder's own changes
+ * only with MRLEASE_REG_WAIT_SELF, and not when its mapping of an fsdax
+ * file goes away: filesystems wait for busy DAX pages only while the file
+ * is mapped, so a pin kept after the unmap would let a truncate free the
+ * blocks under it.  For anyone else's only if the holder could take a
+ * kernel lease on every file of the range (owner or CAP_LEASE).
+ */
+static bool mrl_lease_keeps_pins(const struct mrl_lease *lease, u32 reason,
+				 bool self)
+{
+	if (reason == MRLEASE_REASON_EXIT)
+		return false;
+	if (self)
+		return (lease->flags & MRLEASE_REG_WAIT_SELF) &&
+		       !(reason == MRLEASE_REASON_UNMAP &&
+			 mrl_lease_spans_fsdax(lease));
+	return lease->may_hold;
+}
+
+/*
+ * Let go of the pins of a break that does not keep them: into *@drop for a
+ * caller that may unpin right away (it does so once it dropped ctx->lock),
+ * else from a work item.  Under ctx->lock.
+ */
+static void mrl_lease_drop_pins(struct mrl_lease *lease,
+				struct mrl_pins **drop)
+{
+	if (!lease->pins)
+		return;
+	if (drop && !*drop)
+		*drop = mrl_lease_take_pins(lease);
+	else
+		schedule_work(&lease->unpin_work);
+}
+
+/*
+ * ARMED -> BROKEN: fill and queue the lease's record.  Pins the break does
+ * not keep go to *@drop if @drop is not NULL (see mrl_lease_drop_pins()).
+ * Under ctx->lock; never sleeps.
  */
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker)
+			   const struct mrl_breaker *breaker,
+			   struct mrl_pins **drop)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -157,7 +228,12 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 	/* exit_mmap() runs after the holder's current->mm was cleared. */
 	bool self = exiting || breaker->self;
 
+	lockdep_assert_held(&ctx->lock);
+	if (WARN_ON_ONCE(lease->state != MRLEASE_STATE_ARMED))
+		return;
+
 	lease->state = MRLEASE_STATE_BROKEN;
+	mrl_race_window("break: BROKEN, work not queued", true);
 	lease->breaks++;
 	lease->last_break_ns = ktime_get_real_ns();
 	atomic64_inc(&mrl_stats.breaks);
@@ -178,15 +254,13 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 	if (self)
 		ev->flags |= MRLEASE_EVENT_F_SELF;
 
-	if (lease->pins &&
-	    (exiting || (self && !(lease->flags & MRLEASE_REG_WAIT_SELF)))) {
-		/* Never make the holder wait on itself. */
+	if (lease->pins && !mrl_lease_keeps_pins(lease, reason, self)) {
 		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
-		schedule_work(&lease->unpin_work);
+		mrl_lease_drop_pins(lease, drop);
 	}
 	/* Every broken lease is revoked if its ack does not come in time. */
 	mod_delayed_work(system_wq, &lease->timeout_work,
-			 msecs_to_jiffies(lease->timeout_ms));
+			 msecs_to_jiffies(mrl_lease_timeout_ms(lease)));
 	mrl_event_queue(ctx, lease);
 	if (mrl_netlink_has_listeners())
 		schedule_work(&lease->ntf_work);
@@ -220,8 +294,8 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 				   const struct mrl_breaker *breaker)
 {
 	if (reason != MRLEASE_REASON_CLEAR || !lease->pins ||
-	    (lease->backing != MRLEASE_BACKING_ANON &&
-	     lease->backing != MRLEASE_BACKING_FSDAX))
+	    (lease->backings & ~(BIT(MRLEASE_BACKING_ANON) |
+				 BIT(MRLEASE_BACKING_FSDAX))))
 		return false;
 	if (lease->verify_pending) {
 		lease->verify_start = min(lease->verify_start, start);
@@ -260,7 +334,8 @@ static void mrl_lease_verify_work(struct work_struct *work)
 		kthread_unuse_mm(ctx->mm);
 		mmput(ctx->mm);
 	}
-	mrl_pins_put(pins);
+	mrl_pins_unref(pins);
+	mrl_race_window("verify: looked, not decided", false);
 
 	spin_lock(&ctx->lock);
 	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
@@ -269,7 +344,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 			mrl_lease_break_armed(lease, lease->verify_reason,
 					      lease->verify_start,
 					      lease->verify_end,
-					      &lease->verify_breaker);
+					      &lease->verify_breaker, NULL);
 		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
 			/* Cleared again while we looked: look again. */
 			schedule_work(&lease->verify_work);
@@ -283,10 +358,11 @@ static void mrl_lease_verify_work(struct work_struct *work)
 
 /*
  * Called from the notifier, under ctx->lock, for a change of the
- * translation of [start, end).  Never sleeps.
+ * translation of [start, end).  Never sleeps.  @drop is NULL, or where pins
+ * to let go of right away go (see mrl_lease_drop_pins()).
  */
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end)
+		     unsigned long end, struct mrl_pins **drop)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -303,7 +379,8 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		mrl_breaker_current(ctx, &breaker);
 		if (mrl_lease_verify_first(lease, reason, start, end, &breaker))
 			return;
-		mrl_lease_break_armed(lease, reason, start, end, &breaker);
+		mrl_lease_break_armed(lease, reason, start, end, &breaker,
+				      drop);
 		return;
 	}
 	/* Widen a record the holder has not read yet. */
@@ -315,9 +392,15 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		ev->length = ev_end - ev->start;
 		mrl_event_queue(ctx, lease);
 	}
-	/* A dying holder cannot ack: let the breaker go now. */
-	if (reason == MRLEASE_REASON_EXIT && lease->pins)
-		schedule_work(&lease->unpin_work);
+	/*
+	 * A dying holder cannot ack, and the pins of an fsdax range must not
+	 * outlive its mapping: let them go now.
+	 */
+	if (lease->state == MRLEASE_STATE_BROKEN &&
+	    (reason == MRLEASE_REASON_EXIT ||
+	     (reason == MRLEASE_REASON_UNMAP && mrl_lease_spans_fsdax(lease) &&
+	      current->mm == ctx->mm)))
+		mrl_lease_drop_pins(lease, drop);
 }
 
 /*
@@ -336,7 +419,7 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_lease_break_armed(lease, MRLEASE_REASON_ADMIN,
-				      lease->start, lease->end, &breaker);
+				      lease->start, lease->end, &breaker, NULL);
 	if (lease->state == MRLEASE_STATE_BROKEN)
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN);
 	else
@@ -359,23 +442,40 @@ static bool mrl_vma_is_shmem(struct vm_area_struct *vma)
  * Record what backs the first page.  The old path reference goes to @old
  * for the caller to drop outside the locks.  Under ctx->mutex and mmap_lock.
  */
+static u32 mrl_vma_backing(struct vm_area_struct *vma)
+{
+	if (vma_is_anonymous(vma))
+		return MRLEASE_BACKING_ANON;
+	if (mrl_vma_is_shmem(vma))
+		return MRLEASE_BACKING_SHMEM;
+	if (vma_is_fsdax(vma))
+		return MRLEASE_BACKING_FSDAX;
+	return MRLEASE_BACKING_FILE;
+}
+
+/*
+ * Could the caller take a kernel lease on @file, as fcntl(F_SETLEASE)
+ * requires: its owner (by fsuid) or CAP_LEASE?  Only then may a lease make
+ * another process's change of the file wait for its ack.
+ */
+static bool mrl_may_hold_file(struct file *file, int *cap_lease)
+{
+	if (uid_eq(current_fsuid(), file_inode(file)->i_uid))
+		return true;
+	if (*cap_lease < 0)
+		*cap_lease = ns_capable_noaudit(&init_user_ns, CAP_LEASE);
+	return *cap_lease;
+}
+
 static void mrl_lease_note_backing(struct mrl_lease *lease,
 				   struct vm_area_struct *vma,
 				   struct path *old, struct file **layout_file)
 {
 	struct mrl_ctx *ctx = lease->ctx;
+	u32 backing = mrl_vma_backing(vma);
 	struct inode *inode;
 	struct path path = {};
-	u32 backing;
 
-	if (vma_is_anonymous(vma))
-		backing = MRLEASE_BACKING_ANON;
-	else if (mrl_vma_is_shmem(vma))
-		backing = MRLEASE_BACKING_SHMEM;
-	else if (vma_is_fsdax(vma))
-		backing = MRLEASE_BACKING_FSDAX;
-	else
-		backing = MRLEASE_BACKING_FILE;
 	if (vma->vm_file) {
 		path = vma->vm_file->f_path;
 		path_get(&path);
@@ -407,7 +507,8 @@ static void mrl_lease_note_backing(struct mrl_lease *lease,
  * (fsdax refuses long-term pins, and newer kernels refuse them for shared
  * page-cache mappings), FOLL_WRITE only if every part is writable.
  * *@layout_file gets a reference to the file behind the first page, if any,
- * and @files one to every file in the range.
+ * and @files one to every file in the range.  The kinds of memory in the
+ * range and whether the caller may hold every file go into the lease.
  */
 static int mrl_lease_check_range(struct mrl_lease *lease,
 				 unsigned int *gup_flags,
@@ -419,6 +520,9 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	unsigned long addr = lease->start;
 	unsigned int flags = FOLL_WRITE | FOLL_LONGTERM;
 	struct path old_path = {};
+	bool may_hold = true;
+	int cap_lease = -1;
+	u8 backings = 0;
 	int ret = 0;
 
 	if (mmap_read_lock_killable(mm))
@@ -440,16 +544,36 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			flags &= ~FOLL_WRITE;
 		if (vma->vm_file && !mrl_vma_is_shmem(vma))
 			flags &= ~FOLL_LONGTERM;
+		backings |= BIT(mrl_vma_backing(vma));
 		if (vma->vm_file) {
+			if (may_hold && !mrl_may_hold_file(vma->vm_file,
+							   &cap_lease))
+				may_hold = false;
 			ret = mrl_files_add(files, vma->vm_file);
 			if (ret)
 				break;
 		}
 		addr = vma->vm_end;
 		vma = find_vma(mm, addr);
+		/* A range may span vm.max_map_count mappings. */
+		if (need_resched()) {
+			mmap_read_unlock(mm);
+			cond_resched();
+			if (mmap_read_lock_killable(mm)) {
+				ret = -EINTR;
+				goto unlocked;
+			}
+			vma = find_vma(mm, addr);
+		}
 	}
 	mmap_read_unlock(mm);
+unlocked:
 	path_put(&old_path);
+	mrl_files_finish(files);
+	spin_lock(&lease->ctx->lock);
+	lease->backings = backings;
+	lease->may_hold = may_hold;
+	spin_unlock(&lease->ctx->lock);
 	*gup_flags = flags;
 	if (ret && *layout_file) {
 		fput(*layout_file);
@@ -458,28 +582,52 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	return ret;
 }
 
-/* How long an arm waits for a change of the file to finish. */
+/* How long an arm waits for a change of a file to finish. */
 #define MRL_LOCK_TRIES		10
 #define MRL_LOCK_WAIT_MS	5
 
-/*
- * Take @file's i_rwsem shared for the arm.  Never sleep on it: we hold
- * ctx->mutex, and the writer may be waiting for pins that only an ack, which
- * needs that mutex, releases.  Poll briefly, then let the caller retry.
- */
-static int mrl_lease_lock_file(struct file *file)
+/* Is a truncate, hole punch or write of @file in progress (i_rwsem)? */
+static bool mrl_file_changing(struct file *file)
 {
 	struct inode *inode = file_inode(file);
-	int i;
 
-	for (i = 0; !down_read_trylock(&inode->i_rwsem); i++) {
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		if (i == MRL_LOCK_TRIES)
-			return -EAGAIN;
-		msleep(MRL_LOCK_WAIT_MS);
+	if (!down_read_trylock(&inode->i_rwsem))
+		return true;
+	up_read(&inode->i_rwsem);
+	return false;
+}
+
+/*
+ * Wait briefly until no file of @files is being changed.  Never sleep on
+ * i_rwsem itself: we hold ctx->mutex, and the writer may be waiting for
+ * pins that only an ack, which needs that mutex, releases.  Poll, then let
+ * the caller retry.
+ */
+static int mrl_files_wait_quiet(const struct mrl_files *files)
+{
+	unsigned int i, tries = 0;
+
+	for (i = 0; i < files->nr; i++) {
+		while (mrl_file_changing(files->files[i])) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			if (tries++ == MRL_LOCK_TRIES)
+				return -EAGAIN;
+			msleep(MRL_LOCK_WAIT_MS);
+		}
 	}
 	return 0;
+}
+
+/* After pinning: did a change of any file begin meanwhile? */
+static bool mrl_files_changing(const struct mrl_files *files)
+{
+	unsigned int i;
+
+	for (i = 0; i < files->nr; i++)
+		if (mrl_file_changing(files->files[i]))
+			return true;
+	return false;
 }
 
 /*
@@ -487,12 +635,15 @@ static int mrl_lease_lock_file(struct file *file)
  * range changed between the check and the moment the lease is armed; then
  * the pins may be of stale pages and the arm starts over.
  *
- * Pins are taken under the first file's i_rwsem, shared.  A truncate or
- * hole punch holds it exclusively while it waits for our old pins to go;
- * without it a restore right after the ack could fault the doomed page
- * back in and pin it again before the breaker looks, and the breaker would
- * wait for good on a lease that is armed again.  While such a change is in
- * progress the arm fails with -EAGAIN.
+ * A truncate or hole punch holds the file's i_rwsem exclusively from before
+ * it unmaps until its wait for busy pages is over, but lets faults in while
+ * it waits.  Pins taken then would be of a doomed page and would make the
+ * breaker wait again, for a lease armed after the break: waits chained
+ * without end.  So no file of the range may be locked so before the pins
+ * are taken, nor after (a change that started in between); otherwise
+ * -EAGAIN.  Nothing is held across the pinning: a fault may wait on user
+ * space (userfaultfd, FUSE) for as long as it likes, and a filesystem lock
+ * held meanwhile would hang every truncate, chmod and write of the file.
  */
 static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
@@ -504,7 +655,7 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	for (attempt = 0; attempt < MRL_ARM_ATTEMPTS; attempt++) {
 		struct mrl_files files = {};
 		struct file *layout_file = NULL;
-		struct file *lock_file = NULL;
+		bool pin = lease->flags & MRLEASE_REG_PIN;
 		bool armed = false;
 
 		seq = mmu_interval_read_begin(&lease->notifier);
@@ -514,18 +665,16 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 			ret = mrl_layout_attach(lease, layout_file);
 		else if (layout_file)
 			fput(layout_file);
-		if (!ret && (lease->flags & MRLEASE_REG_PIN) && files.nr) {
-			lock_file = get_file(files.files[0]);
-			ret = mrl_lease_lock_file(lock_file);
-			if (ret) {
-				fput(lock_file);
-				lock_file = NULL;
-			}
-		}
-		if (!ret && (lease->flags & MRLEASE_REG_PIN))
+		if (!ret && pin)
+			ret = mrl_files_wait_quiet(&files);
+		mrl_race_window("arm: checked, not pinned", false);
+		if (!ret && pin)
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
 					   gup_flags, &files, &pins);
+		if (!ret && pin && mrl_files_changing(&pins->files))
+			ret = -EAGAIN;
 		mrl_files_put(&files);
+		mrl_race_window("arm: pinned, not armed", false);
 
 		if (!ret) {
 			spin_lock(&ctx->lock);
@@ -537,16 +686,12 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 			}
 			spin_unlock(&ctx->lock);
 		}
-		if (lock_file) {
-			up_read(&file_inode(lock_file)->i_rwsem);
-			fput(lock_file);
-		}
-		if (ret)
-			return ret;
 		if (armed)
 			return 0;
 		mrl_pins_put(pins);
 		pins = NULL;
+		if (ret)
+			return ret;
 	}
 	return -EAGAIN;
 }
@@ -558,7 +703,13 @@ static void mrl_lease_free_rcu(struct rcu_head *rcu)
 	kmem_cache_free(mrl_lease_cache, container_of(rcu, struct mrl_lease, rcu));
 }
 
-/* Tear a lease down.  Caller holds ctx->mutex. */
+/*
+ * Tear a lease down.  Caller holds ctx->mutex.  The order matters: out of
+ * the registry (netlink, read()'s give-back), then DYING under ctx->lock so
+ * that no notifier, lm_break, check or revoke breaks it or queues its work
+ * any more, then the notifier removed, and only then the work cancelled:
+ * a cancel protects only from work that nothing can queue again.
+ */
 static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 			      bool published)
 {
@@ -566,20 +717,21 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	struct path path;
 
 	mrl_registry_remove(lease->id);
+	spin_lock(&ctx->lock);
+	mrl_lease_verify_end(lease);
+	pins = mrl_lease_leave_broken(lease, MRL_STATE_DYING);
+	path = lease->path;
+	lease->path = (struct path){};
+	spin_unlock(&ctx->lock);
+	mrl_race_window("destroy: DYING, work not cancelled", false);
+	mrl_pins_put(pins);
+
 	/* Waits for a running callback; none can start after it. */
 	mmu_interval_notifier_remove(&lease->notifier);
 	cancel_work_sync(&lease->unpin_work);
 	cancel_work_sync(&lease->verify_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 	cancel_work_sync(&lease->ntf_work);
-
-	spin_lock(&ctx->lock);
-	mrl_lease_verify_end(lease);
-	pins = mrl_lease_leave_broken(lease, 0);
-	path = lease->path;
-	lease->path = (struct path){};
-	spin_unlock(&ctx->lock);
-	mrl_pins_put(pins);
 	path_put(&path);
 	mrl_layout_detach(lease);
 
@@ -632,6 +784,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 		return -ENOMEM;
 	lease->ctx = ctx;
 	lease->flags = reg->flags;
+	lease->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	lease->timeout_ms = reg->timeout_ms ? :
 		clamp(READ_ONCE(mrl_break_timeout_ms), 1U, MRL_MAX_TIMEOUT_MS);
 	lease->start = start;
@@ -773,8 +926,9 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Restoring a BROKEN lease acks it. */
 	if (prev_state == MRLEASE_STATE_BROKEN)
 		prev_state = MRLEASE_STATE_ACKED;
-	pins = mrl_lease_leave_broken(lease, 0);
+	pins = mrl_lease_leave_broken(lease, MRL_STATE_ARMING);
 	spin_unlock(&ctx->lock);
+	mrl_race_window("restore: ARMING, work not cancelled", false);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
 	/* Neither may act on the pins and state the arm is about to set. */
@@ -803,30 +957,42 @@ unlock:
 	return ret;
 }
 
+/* MRLEASE_HOLD_* of @lease.  Under ctx->lock. */
+static u32 mrl_lease_hold(const struct mrl_lease *lease)
+{
+	if (!(lease->flags & MRLEASE_REG_PIN))
+		return MRLEASE_HOLD_NONE;
+	return lease->may_hold ? MRLEASE_HOLD_WAIT : MRLEASE_HOLD_NOT_OWNER;
+}
+
 int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 {
 	struct mrl_lease *lease;
+	u64 id = q->id;
 
-	if (q->flags)
+	if (q->flags || q->reserved)
 		return -EINVAL;
 	mutex_lock(&ctx->mutex);
-	lease = mrl_lease_lookup(ctx, q->id);
+	lease = mrl_lease_lookup(ctx, id);
 	if (!lease) {
 		mutex_unlock(&ctx->mutex);
 		return -ENOENT;
 	}
+	/* Every other field is out: nothing of the caller's stays. */
+	memset(q, 0, sizeof(*q));
+	q->id = id;
 	q->addr = lease->start;
 	q->len = lease->end - lease->start;
 	q->cookie = lease->cookie;
 	q->lease_flags = lease->flags;
+	/* Pins a break let go of are gone by the time anybody looks. */
+	flush_work(&lease->unpin_work);
+	spin_lock(&ctx->lock);
 	q->backing = lease->backing;
 	q->dev = lease->dev;
 	q->ino = lease->ino;
 	q->offset = lease->offset;
-	q->timeout_ms = lease->timeout_ms;
-	/* Pins a break let go of are gone by the time anybody looks. */
-	flush_work(&lease->unpin_work);
-	spin_lock(&ctx->lock);
+	q->timeout_ms = mrl_lease_timeout_ms(lease);
 	q->state = lease->state;
 	q->generation = lease->generation;
 	q->pinned_pages = lease->pins ? lease->pins->nr : 0;
@@ -835,6 +1001,7 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 		q->layout = lease->layout->state;
 		q->layout_error = lease->layout->error;
 	}
+	q->hold = mrl_lease_hold(lease);
 	spin_unlock(&ctx->lock);
 	mutex_unlock(&ctx->mutex);
 	return 0;
@@ -868,13 +1035,14 @@ void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap
 	snap->len = lease->end - lease->start;
 	snap->cookie = lease->cookie;
 	snap->flags = lease->flags;
-	snap->timeout_ms = lease->timeout_ms;
 	snap->owner_pid = pid_nr_ns(ctx->owner, task_active_pid_ns(current));
 	memcpy(snap->owner_comm, ctx->owner_comm, sizeof(snap->owner_comm));
 	snap->uid = ctx->uid;
 
 	spin_lock(&ctx->lock);
 	snap->state = lease->state;
+	snap->timeout_ms = mrl_lease_timeout_ms(lease);
+	snap->hold = mrl_lease_hold(lease);
 	snap->generation = lease->generation;
 	snap->pinned_pages = lease->pins ? lease->pins->nr : 0;
 	snap->backing = lease->backing;

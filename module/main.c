@@ -5,14 +5,43 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
 #include "mrlease.h"
 
+/* Timeouts written through sysfs get the range netlink enforces. */
+static int mrl_param_set_timeout(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret;
+
+	ret = kstrtouint(val, 0, &ms);
+	if (ret)
+		return ret;
+	if (ms < 1 || ms > MRL_MAX_TIMEOUT_MS)
+		return -ERANGE;
+	WRITE_ONCE(*(unsigned int *)kp->arg, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops mrl_timeout_param_ops = {
+	.set = mrl_param_set_timeout,
+	.get = param_get_uint,
+};
+
 unsigned int mrl_break_timeout_ms = 45000;
-module_param_named(break_timeout_ms, mrl_break_timeout_ms, uint, 0644);
+module_param_cb(break_timeout_ms, &mrl_timeout_param_ops,
+		&mrl_break_timeout_ms, 0644);
 MODULE_PARM_DESC(break_timeout_ms,
-		 "Default time a broken pinned lease waits for its ack before it is revoked (ms, like fs.lease-break-time)");
+		 "Default time a broken pinned lease waits for its ack before it is revoked (ms, 1..3600000, like fs.lease-break-time)");
+
+unsigned int mrl_max_break_timeout_ms = 45000;
+module_param_cb(max_break_timeout_ms, &mrl_timeout_param_ops,
+		&mrl_max_break_timeout_ms, 0644);
+MODULE_PARM_DESC(max_break_timeout_ms,
+		 "Longest a break waits for the ack of a lease registered without CAP_SYS_ADMIN, whatever the lease asked (ms, 1..3600000)");
 
 unsigned int mrl_max_leases_per_ctx = 131072;
 module_param_named(max_leases_per_ctx, mrl_max_leases_per_ctx, uint, 0644);

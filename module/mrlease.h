@@ -22,10 +22,20 @@ struct pid;
 
 /* Module parameters (main.c). */
 extern unsigned int mrl_break_timeout_ms;
+extern unsigned int mrl_max_break_timeout_ms;
 extern unsigned int mrl_max_leases_per_ctx;
 extern unsigned int mrl_max_leases_per_user;
 
 #define MRL_MAX_TIMEOUT_MS	3600000U
+
+/*
+ * Lease states besides the uapi's MRLEASE_STATE_*: ARMING while register or
+ * restore pins and arms it (nothing breaks it, a change of the range makes
+ * the arm retry), DYING once unregister, close or exit started tearing it
+ * down (nothing may break it or queue its work any more).
+ */
+#define MRL_STATE_ARMING	0
+#define MRL_STATE_DYING		0xffU
 
 /* Per-uid lease count, shared by all contexts of one user (user.c). */
 struct mrl_user;
@@ -113,7 +123,10 @@ struct mrl_lease {
 	u64 cookie;
 
 	/* Filled at each arm, under ctx->mutex and ctx->lock. */
-	u32 backing;
+	u32 backing;			/* of the first page */
+	u8 backings;			/* BIT(MRLEASE_BACKING_*) of all pages */
+	bool may_hold;			/* owns every file, or CAP_LEASE */
+	bool admin;			/* CAP_SYS_ADMIN at register: no ceiling */
 	u64 dev, ino, offset;
 	struct path path;		/* file backings */
 	struct mrl_layout *layout;	/* set under ctx->mutex and ctx->lock */
@@ -145,7 +158,7 @@ struct mrl_lease_snapshot {
 	u64 id, addr, len, cookie, generation, pinned_pages;
 	u64 dev, ino, offset;
 	u64 breaks, acks, restores, revokes, last_break_ns, last_ack_ns;
-	u32 flags, state, backing, timeout_ms, layout;
+	u32 flags, state, backing, timeout_ms, layout, hold;
 	int layout_error;
 	struct path path;		/* referenced; mrl_lease_snapshot_put() */
 	pid_t owner_pid;		/* in the viewer's pid namespace */
@@ -184,11 +197,13 @@ void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap
 void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
 bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
 int mrl_lease_revoke(struct mrl_lease *lease);
+u32 mrl_lease_timeout_ms(const struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end);
+		     unsigned long end, struct mrl_pins **drop);
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker);
+			   const struct mrl_breaker *breaker,
+			   struct mrl_pins **drop);
 void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 
 /* event.c */
@@ -231,10 +246,19 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		 unsigned int gup_flags, struct mrl_files *files,
 		 struct mrl_pins **out);
 int mrl_files_add(struct mrl_files *files, struct file *file);
+void mrl_files_finish(struct mrl_files *files);
 void mrl_files_put(struct mrl_files *files);
 struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins);
+void mrl_pins_unref(struct mrl_pins *pins);
 void mrl_pins_put(struct mrl_pins *pins);
 bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start);
+
+/* race.c: held-open race windows, MRLEASE_RACE_WINDOWS=1 builds only */
+#ifdef MRLEASE_RACE_WINDOWS
+void mrl_race_window(const char *where, bool atomic);
+#else
+static inline void mrl_race_window(const char *where, bool atomic) { }
+#endif
 
 /* user.c */
 struct mrl_user *mrl_user_get(kuid_t uid);

@@ -15,6 +15,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "mrlease.h"
 
@@ -35,27 +36,61 @@ static int mrl_memlock_charge(struct mm_struct *mm, unsigned long nr)
 	return 0;
 }
 
-/* Hold a reference to @file, once; may sleep. */
+/*
+ * Hold a reference to @file; may sleep.  Consecutive mappings of one file
+ * are added once; mrl_files_finish() drops the other duplicates.  A range
+ * may span up to vm.max_map_count mappings of as many files, so the array
+ * grows by doubling (kvmalloc) and is deduplicated by sorting, never by a
+ * search per mapping, which would be quadratic.
+ */
 int mrl_files_add(struct mrl_files *files, struct file *file)
 {
-	unsigned int i;
-
-	for (i = 0; i < files->nr; i++)
-		if (files->files[i] == file)
-			return 0;
+	if (files->nr && files->files[files->nr - 1] == file)
+		return 0;
 	if (files->nr == files->cap) {
 		unsigned int cap = files->cap ? 2 * files->cap : 4;
 		struct file **grown;
 
-		grown = krealloc(files->files, array_size(cap, sizeof(*grown)),
-				 GFP_KERNEL_ACCOUNT);
+		grown = kvmalloc_array(cap, sizeof(*grown),
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!grown)
 			return -ENOMEM;
+		if (files->nr)
+			memcpy(grown, files->files,
+			       files->nr * sizeof(*grown));
+		kvfree(files->files);
 		files->files = grown;
 		files->cap = cap;
 	}
 	files->files[files->nr++] = get_file(file);
 	return 0;
+}
+
+static int mrl_file_cmp(const void *a, const void *b)
+{
+	const struct file *fa = *(struct file * const *)a;
+	const struct file *fb = *(struct file * const *)b;
+
+	return fa < fb ? -1 : fa > fb;
+}
+
+/* Sort @files and drop the references of duplicates; may sleep. */
+void mrl_files_finish(struct mrl_files *files)
+{
+	unsigned int i, nr = 0;
+
+	if (files->nr < 2)
+		return;
+	sort(files->files, files->nr, sizeof(*files->files), mrl_file_cmp,
+	     NULL);
+	for (i = 0; i < files->nr; i++) {
+		if (nr && files->files[nr - 1] == files->files[i]) {
+			fput(files->files[i]);
+			continue;
+		}
+		files->files[nr++] = files->files[i];
+	}
+	files->nr = nr;
 }
 
 void mrl_files_put(struct mrl_files *files)
@@ -64,7 +99,7 @@ void mrl_files_put(struct mrl_files *files)
 
 	for (i = 0; i < files->nr; i++)
 		fput(files->files[i]);
-	kfree(files->files);
+	kvfree(files->files);
 	memset(files, 0, sizeof(*files));
 }
 
@@ -83,15 +118,19 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	struct mrl_pins *pins;
 	int ret;
 
-	pins = kvmalloc(struct_size(pins, pages, nr), GFP_KERNEL_ACCOUNT);
-	if (!pins)
-		return -ENOMEM;
-	kref_init(&pins->ref);
-	pins->dirty = gup_flags & FOLL_WRITE;
-
+	/* The limit first: the array is sized by what user space asked. */
 	ret = mrl_memlock_charge(mm, nr);
 	if (ret)
-		goto free_pins;
+		return ret;
+	/* CAP_IPC_LOCK may ask for more than kvmalloc() ever gives. */
+	pins = kvmalloc(struct_size(pins, pages, nr),
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!pins) {
+		ret = -ENOMEM;
+		goto uncharge;
+	}
+	kref_init(&pins->ref);
+	pins->dirty = gup_flags & FOLL_WRITE;
 
 	while (done < nr) {
 		unsigned long batch = min(nr - done, MRL_PIN_BATCH);
@@ -122,22 +161,42 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 unpin:
 	if (done)
 		unpin_user_pages(pins->pages, done);
-	atomic64_sub(nr, &mm->pinned_vm);
-free_pins:
 	kvfree(pins);
+uncharge:
+	atomic64_sub(nr, &mm->pinned_vm);
 	return ret;
 }
 
+/*
+ * A reference that keeps the page array readable (for mrl_pins_mapped()),
+ * not the pins: those go when their owner lets go, see mrl_pins_put().
+ */
 struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins)
 {
 	kref_get(&pins->ref);
 	return pins;
 }
 
-static void mrl_pins_release(struct kref *ref)
+static void mrl_pins_free(struct kref *ref)
 {
-	struct mrl_pins *pins = container_of(ref, struct mrl_pins, ref);
+	kvfree(container_of(ref, struct mrl_pins, ref));
+}
 
+void mrl_pins_unref(struct mrl_pins *pins)
+{
+	if (pins)
+		kref_put(&pins->ref, mrl_pins_free);
+}
+
+/*
+ * The owner lets go: unpin now, whoever still looks at the page array.  A
+ * pinned fsdax page must not outlive what made its breaker wait, not even
+ * by the length of a check.  May sleep (page lock).
+ */
+void mrl_pins_put(struct mrl_pins *pins)
+{
+	if (!pins)
+		return;
 	if (pins->dirty)
 		unpin_user_pages_dirty_lock(pins->pages, pins->nr, true);
 	else
@@ -147,20 +206,14 @@ static void mrl_pins_release(struct kref *ref)
 	/* Only now may the files, and their pages, go. */
 	mrl_files_put(&pins->files);
 	mmdrop(pins->mm);
-	kvfree(pins);
-}
-
-/* Drop a reference; the last one unpins, which may sleep (page lock). */
-void mrl_pins_put(struct mrl_pins *pins)
-{
-	if (pins)
-		kref_put(&pins->ref, mrl_pins_release);
+	mrl_pins_unref(pins);
 }
 
 /*
  * Do the page tables of the current mm (a kthread_use_mm() one) still map
- * the pinned pages at @start?  Looks only, never faults: a page that is no
- * longer mapped counts as changed.
+ * the pinned pages at @start?  Looks only, never faults (a fault could
+ * allocate, or wait on user space): a page that is no longer mapped counts
+ * as changed.
  */
 bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start)
 {

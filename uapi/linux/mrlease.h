@@ -33,6 +33,11 @@
  *                      |   `--timeout--> REVOKED ---------'
  *                      `------------------ restore -------'
  *
+ * A lease is being armed (inside register and restore) before it is ARMED;
+ * nothing breaks it then, but a change of its range makes the arm start
+ * over.  Unregister, close and exit take a lease in any state out of every
+ * path that could break it or queue its work before tearing it down.
+ *
  * MRLEASE_IOC_REGISTER rounds [addr, addr + len) out to whole pages; the
  * range must be covered without holes by mappings of the caller's mm
  * (VM_IO / VM_PFNMAP mappings are refused).  With MRLEASE_REG_PIN the pages
@@ -67,7 +72,32 @@
  * truncate) drops the pins at once, so a single-threaded holder never waits
  * on itself, and the record carries MRLEASE_EVENT_F_SELF.  With
  * MRLEASE_REG_WAIT_SELF the pins are kept for self-inflicted breaks too (use
- * it only when another thread acknowledges).
+ * it only when another thread acknowledges) -- except when the holder's own
+ * munmap, mremap, mmap(MAP_FIXED) or exit removes the mapping of a range that
+ * spans an fsdax file: filesystems wait for busy DAX pages only while the
+ * file is mapped, so those pins are dropped before the unmap returns.
+ *
+ * Who may make whom wait
+ * ----------------------
+ * The kernel's own rule is the model: a file lease (fcntl(F_SETLEASE),
+ * FL_LAYOUT) needs the file's ownership or CAP_LEASE, and the wait it
+ * imposes on others is bounded by the administrator's fs.lease-break-time.
+ * So:
+ *  - a pinned lease makes a break by another process wait for its ack only
+ *    if, at its last register or restore, the holder owned every file its
+ *    range maps or had CAP_LEASE (MRLEASE_HOLD_WAIT in struct
+ *    mrlease_query).  Otherwise (MRLEASE_HOLD_NOT_OWNER) every break is still
+ *    detected and reported, but the pins are dropped at once
+ *    (MRLEASE_EVENT_F_UNPINNED) and the breaker goes on;
+ *  - a break waits at most the lease's timeout_ms, which for a holder
+ *    without CAP_SYS_ADMIN is capped by the module parameter
+ *    max_break_timeout_ms (default 45000 ms), also at break time;
+ *  - waits cannot be chained: while a truncate, hole punch or write holds a
+ *    file of the range (i_rwsem), no register or restore of anyone pins the
+ *    range (-EAGAIN), and the module never holds a filesystem lock while it
+ *    pins (a fault may wait on user space: userfaultfd, FUSE);
+ *  - the file-layout lease (below) is bounded by fs.lease-break-time like
+ *    any other lease.
  *
  * File-layout leases: when the first page of a lease is a file mapping
  * (not shmem), the context also takes an FL_LAYOUT lease on that file (the
@@ -177,7 +207,10 @@ struct mrlease_api {
  * @flags:	in: MRLEASE_REG_*.  A flag whose feature was not negotiated
  *		fails with -EOPNOTSUPP.
  * @timeout_ms:	in: break timeout, 0 for the module default (parameter
- *		break_timeout_ms); at most 3600000 (-EINVAL above).
+ *		break_timeout_ms); at most 3600000 (-EINVAL above).  For a
+ *		caller without CAP_SYS_ADMIN every break waits at most the
+ *		administrator's ceiling (parameter max_break_timeout_ms,
+ *		default 45000, like fs.lease-break-time), whatever was asked.
  * @id:		out: lease id, unique among all contexts, never 0.
  * @generation:	out: generation of the lease, bumped by each restore.
  *
@@ -259,6 +292,15 @@ struct mrlease_restore {
 #define MRLEASE_BACKING_FILE	3
 #define MRLEASE_BACKING_FSDAX	4
 
+/*
+ * Whether a break by another process waits for the ack of a pinned lease,
+ * as in struct mrlease_query (see "Who may make whom wait" above).
+ */
+#define MRLEASE_HOLD_NONE	0 /* not pinned: nothing to wait for */
+#define MRLEASE_HOLD_WAIT	1 /* it waits, up to the lease's timeout_ms */
+#define MRLEASE_HOLD_NOT_OWNER	2 /* it does not: a file of the range is
+				   * not the holder's (no CAP_LEASE) */
+
 /* State of the file-layout lease behind a lease, as in struct mrlease_query. */
 #define MRLEASE_LAYOUT_NONE	0 /* not a file mapping */
 #define MRLEASE_LAYOUT_HELD	1 /* an FL_LAYOUT lease guards the file */
@@ -289,6 +331,13 @@ struct mrlease_restore {
  *		vfs_setlease() gave: -EACCES (not the file's owner and no
  *		CAP_LEASE), -EINVAL (leases disabled, or not a regular file),
  *		-EAGAIN (a conflicting lease).
+ * @hold:	out: MRLEASE_HOLD_*: whether a break by another process waits
+ *		for this lease's ack (added in the second version of this
+ *		structure; a module that predates it leaves it 0).
+ * @reserved:	must be 0.
+ *
+ * The first version of this structure ended at @layout_error (104 bytes);
+ * the module fills what the caller's size holds.
  */
 struct mrlease_query {
 	__u64 id;
@@ -308,7 +357,11 @@ struct mrlease_query {
 	__u32 breaks;
 	__u32 layout;
 	__s32 layout_error;
+	__u32 hold;
+	__u32 reserved;
 };
+
+#define MRLEASE_QUERY_SIZE_VER0	104
 
 #define MRLEASE_IOC_MAGIC	0xBD
 #define MRLEASE_IOC_API		_IOWR(MRLEASE_IOC_MAGIC, 0x00, struct mrlease_api)
@@ -413,8 +466,8 @@ struct mrlease_status {
  * MRLEASE_CMD_CONFIG_GET
  *	do: MRLEASE_A_CFG_* (the module parameters).
  * MRLEASE_CMD_CONFIG_SET (admin)
- *	do: any of MRLEASE_A_CFG_*; BREAK_TIMEOUT_MS in [1, 3600000], limits
- *	at least 1 (-ERANGE otherwise).
+ *	do: any of MRLEASE_A_CFG_*; BREAK_TIMEOUT_MS and MAX_BREAK_TIMEOUT_MS
+ *	in [1, 3600000], limits at least 1 (-ERANGE otherwise).
  * MRLEASE_CMD_LEASE_NTF
  *	sent to the "monitor" multicast group (joining it needs CAP_SYS_ADMIN)
  *	on MRLEASE_NTF_* changes: MRLEASE_A_NTF says which, with the lease
@@ -500,6 +553,8 @@ enum mrlease_nl_attr {
 	MRLEASE_A_CFG_MAX_LEASES_PER_USER, /* u32 */
 	MRLEASE_A_LAYOUT,		/* u32: MRLEASE_LAYOUT_* */
 	MRLEASE_A_LAYOUT_ERROR,		/* s32: see struct mrlease_query */
+	MRLEASE_A_HOLD,			/* u32: MRLEASE_HOLD_* */
+	MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, /* u32 */
 
 	__MRLEASE_A_MAX,
 	MRLEASE_A_MAX = __MRLEASE_A_MAX - 1
