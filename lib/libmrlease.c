@@ -201,6 +201,7 @@ MRLEASE_EXPORT int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,
 	info->backing = q.backing;
 	info->timeout_ms = q.timeout_ms;
 	info->breaks = q.breaks;
+	info->hold = q.hold;
 	return 0;
 }
 

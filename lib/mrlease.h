@@ -44,7 +44,7 @@ struct mrlease_info {
 	uint32_t backing;	/* MRLEASE_BACKING_* */
 	uint32_t timeout_ms;
 	uint32_t breaks;
-	uint32_t reserved;
+	uint32_t hold;		/* MRLEASE_HOLD_*: does a foreign break wait? */
 };
 
 int mrlease_open(struct mrlease_ctx **ctx, unsigned int flags);

@@ -70,6 +70,8 @@ static const enum mnl_attr_data_type attr_type[MRLEASE_A_MAX + 1] = {
 	[MRLEASE_A_CFG_MAX_LEASES_PER_USER] = MNL_TYPE_U32,
 	[MRLEASE_A_LAYOUT] = MNL_TYPE_U32,
 	[MRLEASE_A_LAYOUT_ERROR] = MNL_TYPE_U32,	/* an s32 */
+	[MRLEASE_A_HOLD] = MNL_TYPE_U32,
+	[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS] = MNL_TYPE_U32,
 };
 
 /* How the CLI calls the attributes it sends, for error messages. */
@@ -79,6 +81,7 @@ static const char *const request_attr_name[MRLEASE_A_MAX + 1] = {
 	[MRLEASE_A_CFG_BREAK_TIMEOUT_MS] = "break-timeout",
 	[MRLEASE_A_CFG_MAX_LEASES_PER_CTX] = "max-leases-per-ctx",
 	[MRLEASE_A_CFG_MAX_LEASES_PER_USER] = "max-leases-per-user",
+	[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS] = "max-break-timeout",
 };
 
 static int parse_attr_cb(const struct nlattr *attr, void *data)

@@ -401,21 +401,24 @@ static const size_t ksizes[] = {
 	sizeof(struct mrlease_lease_ref), sizeof(struct mrlease_restore), sizeof(struct mrlease_query),
 };
 
+/* The first version of each structure: anything shorter is -EINVAL. */
+static const size_t minsizes[] = {
+	sizeof(struct mrlease_api), sizeof(struct mrlease_register), sizeof(struct mrlease_lease_ref),
+	sizeof(struct mrlease_lease_ref), sizeof(struct mrlease_restore), MRLEASE_QUERY_SIZE_VER0,
+};
+
 /* What the argument checks alone make of this call (0 = beyond them). */
 static int expected_early(int ci, int which, unsigned int cmd, size_t usize, bool ptr_ok, bool tail_zero,
 			  const union arg *u)
 {
 	const struct ctx *c = &W.ctx[ci];
-	size_t ksize;
-
 	if (_IOC_TYPE(cmd) != MRLEASE_IOC_MAGIC)
 		return 0;	/* the VFS may know it: no oracle */
 	if (which < 0)
 		return ENOTTY;
 	if (which != 0 && !c->api)
 		return EBADFD;
-	ksize = ksizes[which];
-	if (usize < ksize)
+	if (usize < minsizes[which])
 		return EINVAL;
 	if (!ptr_ok)
 		return EFAULT;
@@ -445,7 +448,7 @@ static int expected_early(int ci, int which, unsigned int cmd, size_t usize, boo
 			return EINVAL;
 		break;
 	case 5:
-		if (u->q.flags)
+		if (u->q.flags || u->q.reserved)
 			return EINVAL;
 		break;
 	}
@@ -526,8 +529,11 @@ static void fuzz_ioctl(void)
 	} else {
 		tail_zero = true;
 	}
-	if (which >= 0 && ptr_ok && usize >= ksizes[which])
-		memcpy(&u, p, ksizes[which]);
+	/* What the module sees: the caller's bytes, zero-extended. */
+	if (which >= 0 && ptr_ok && usize >= minsizes[which]) {
+		memset(&u, 0, ksizes[which]);
+		memcpy(&u, p, usize < ksizes[which] ? usize : ksizes[which]);
+	}
 	switch (rnd(16)) {
 	case 0:
 		p = NULL;
@@ -560,7 +566,9 @@ static void fuzz_ioctl(void)
 	}
 	if (r || which < 0 || !ptr_ok)
 		return;
-	memcpy(&u, p, ksizes[which]);
+	/* An older (shorter) structure gets only what it holds. */
+	memset(&u, 0, ksizes[which]);
+	memcpy(&u, p, usize < ksizes[which] ? usize : ksizes[which]);
 	switch (which) {
 	case 0:
 		c->api = true;

@@ -141,7 +141,7 @@ static void test_register(void)
 	CHECK_EQ(info.pinned_pages, 3);
 	CHECK_EQ(info.timeout_ms, 1234);
 	CHECK_EQ(info.breaks, 0);
-	CHECK_EQ(info.reserved, 0);
+	CHECK_EQ(info.hold, MRLEASE_HOLD_WAIT);
 
 	CHECK_OK(mrlease_register(ctx, a, PG(1), 1, MRLEASE_PIN | MRLEASE_WAIT_SELF, &id2));
 	CHECK_NE(id2, id);
