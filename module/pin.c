@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 
+#include "compat.h"
 #include "mrlease.h"
 
 /* pin_user_pages_fast() takes an int count: pin in bounded batches. */
@@ -103,11 +104,46 @@ void mrl_files_put(struct mrl_files *files)
 	memset(files, 0, sizeof(*files));
 }
 
+/* How often the pins are taken again after the range was faulted in. */
+#define MRL_PIN_ROUNDS	4
+
+/*
+ * Fault [start, end) in, holding nothing while a fault runs: one page at a
+ * time, its reference dropped at once.  A fault may wait on user space for
+ * as long as it likes (userfaultfd, FUSE); pins or references held
+ * meanwhile would make a truncate of a DAX file in the range wait as long.
+ */
+static int mrl_fault_in(unsigned long start, unsigned long end,
+			unsigned int gup_flags)
+{
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		struct page *page;
+		int ret;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		ret = get_user_pages_fast(addr, 1, gup_flags & FOLL_WRITE,
+					  &page);
+		if (ret != 1)
+			return ret < 0 ? ret : -EFAULT;
+		put_page(page);
+		cond_resched();
+	}
+	return 0;
+}
+
 /*
  * Pin [start, end) of the current mm, which must be @mm.  @gup_flags carries
  * FOLL_WRITE and FOLL_LONGTERM as the caller decided from the VMAs.  On
  * success *@out owns the pages, the memlock charge and the references in
  * @files (which is emptied); on failure @files stays the caller's.
+ *
+ * The pins are taken without faulting.  Where a page must be faulted in,
+ * every pin taken so far goes first and the rest of the range is faulted in
+ * holding nothing (mrl_fault_in()); then the pins are taken again, a few
+ * times at most: -EAGAIN if the range keeps changing.
  */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		 unsigned int gup_flags, struct mrl_files *files,
@@ -116,6 +152,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	unsigned long nr = (end - start) >> PAGE_SHIFT;
 	unsigned long done = 0;
 	struct mrl_pins *pins;
+	unsigned int round;
 	int ret;
 
 	/* The limit first: the array is sized by what user space asked. */
@@ -132,22 +169,37 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	kref_init(&pins->ref);
 	pins->dirty = gup_flags & FOLL_WRITE;
 
-	while (done < nr) {
-		unsigned long batch = min(nr - done, MRL_PIN_BATCH);
+	for (round = 0; ; round++) {
+		while (done < nr) {
+			unsigned long batch = min(nr - done, MRL_PIN_BATCH);
 
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			goto unpin;
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				goto unpin;
+			}
+			ret = mrl_compat_pin_nofault(start + (done << PAGE_SHIFT),
+						     batch, gup_flags,
+						     pins->pages + done);
+			if (ret <= 0)
+				break;
+			done += ret;
+			cond_resched();
 		}
-		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), batch,
-					  gup_flags, pins->pages + done);
-		if (ret <= 0) {
-			if (!ret)
-				ret = -EFAULT;
+		if (done == nr)
+			break;
+		if (ret < 0 && ret != -EFAULT)
 			goto unpin;
+		/* A fault is needed: let go of everything first. */
+		unpin_user_pages(pins->pages, done);
+		if (round == MRL_PIN_ROUNDS) {
+			ret = -EAGAIN;
+			goto free_pins;
 		}
-		done += ret;
-		cond_resched();
+		ret = mrl_fault_in(start + (done << PAGE_SHIFT), end,
+				   gup_flags);
+		done = 0;
+		if (ret)
+			goto free_pins;
 	}
 	mmgrab(mm);
 	pins->mm = mm;
@@ -161,6 +213,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 unpin:
 	if (done)
 		unpin_user_pages(pins->pages, done);
+free_pins:
 	kvfree(pins);
 uncharge:
 	atomic64_sub(nr, &mm->pinned_vm);

@@ -58,7 +58,15 @@ int main(void)
 
 	q = (struct mrlease_query){ .id = reg.id };
 	CHECK_ERR(try(fd, MRLEASE_IOC_QUERY, sizeof(q) + 8, &q, sizeof(q), 1, NULL), E2BIG);
-	CHECK_ERR(try(fd, MRLEASE_IOC_QUERY, sizeof(q) - 8, &q, sizeof(q), 0, NULL), EINVAL);
+	/* The query's first version (before hold) is still served, and only what it holds. */
+	CHECK_ERR(try(fd, MRLEASE_IOC_QUERY, MRLEASE_QUERY_SIZE_VER0 - 8, &q, sizeof(q), 0, NULL), EINVAL);
+	CHECK_OK(try(fd, MRLEASE_IOC_QUERY, MRLEASE_QUERY_SIZE_VER0, &q, sizeof(q), 0, &out));
+	CHECK_EQ(((struct mrlease_query *)&out)->cookie, 0x75);
+	CHECK_OK(try(fd, MRLEASE_IOC_QUERY, sizeof(q), &q, sizeof(q), 0, &out));
+	CHECK_EQ(((struct mrlease_query *)&out)->hold, MRLEASE_HOLD_NONE);
+	q.reserved = 1;
+	CHECK_ERR(try(fd, MRLEASE_IOC_QUERY, sizeof(q), &q, sizeof(q), 0, NULL), EINVAL);
+	q.reserved = 0;
 	CHECK_OK(try(fd, MRLEASE_IOC_QUERY, sizeof(q) + 8, &q, sizeof(q), 0, &out));
 	CHECK_EQ(((struct mrlease_query *)&out)->cookie, 0x75);
 	CHECK_EQ(((struct mrlease_query *)&out)->state, MRLEASE_STATE_ARMED);
