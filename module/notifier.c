@@ -43,16 +43,23 @@ static u32 mrl_event_reason(enum mmu_notifier_event event)
 }
 
 /*
- * Kernel threads clear anonymous mappings to merge (ksmd), compact, reclaim
- * or collapse (khugepaged) pages, and all of them give up on pages that are
- * pinned, restoring the same translation.  A pinned anonymous lease is
- * therefore not broken by them.  File pages are different: a kernel thread
- * such as nfsd may truncate the file.  Under ctx->lock.
+ * Clears that leave a pinned range mapping the very same pages:
+ *  - reclaim (kswapd, direct reclaim, MADV_PAGEOUT: all run with
+ *    PF_MEMALLOC) unmaps shmem and page-cache pages it then cannot free
+ *    because they are pinned; the next fault maps the same page again;
+ *  - kernel threads clear anonymous mappings to merge (ksmd), compact or
+ *    collapse (khugepaged) pages, and all of them give up on pinned pages,
+ *    restoring the same translation.
+ * A pinned lease is therefore not broken by them.  File pages are different
+ * for other kernel threads: nfsd may truncate the file.  Under ctx->lock.
  */
 static bool mrl_invalidate_is_harmless(struct mrl_lease *lease, u32 reason)
 {
-	return reason == MRLEASE_REASON_CLEAR &&
-	       (current->flags & PF_KTHREAD) && lease->pins &&
+	if (reason != MRLEASE_REASON_CLEAR || !lease->pins)
+		return false;
+	if (current->flags & PF_MEMALLOC)
+		return true;
+	return (current->flags & PF_KTHREAD) &&
 	       lease->backings == BIT(MRLEASE_BACKING_ANON);
 }
 

@@ -51,7 +51,9 @@
  * MRLEASE_EVENT_DECOHERENCE record is queued.  Protection-only changes
  * (mprotect, fork write-protection, NUMA scanning, writeback) do not break a
  * lease, nor do kernel threads (ksmd, kcompactd, kswapd, khugepaged) that
- * try to move pinned anonymous pages and give up.  To avoid false breaks,
+ * try to move pinned anonymous pages and give up, nor reclaim (kswapd,
+ * direct reclaim, MADV_PAGEOUT) unmapping pinned shmem or page-cache pages
+ * it cannot free: the same pages come back on the next fault.  To avoid false breaks,
  * when a pinned anonymous range is cleared (madvise, a transparent huge
  * page split by an mprotect or munmap of part of it, a failed migration),
  * the module first checks, once the clear is over, whether the pinned pages
