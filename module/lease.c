@@ -779,9 +779,21 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	if (current->mm != ctx->mm)
 		return -EPERM;
 
+	/* The limits before the allocation they bound. */
+	mutex_lock(&ctx->mutex);
+	if (ctx->nr_leases >= READ_ONCE(mrl_max_leases_per_ctx)) {
+		ret = -EMFILE;
+		goto unlock;
+	}
+	if (!mrl_user_charge_lease(ctx->user)) {
+		ret = -EUSERS;
+		goto unlock;
+	}
 	lease = kmem_cache_zalloc(mrl_lease_cache, GFP_KERNEL);
-	if (!lease)
-		return -ENOMEM;
+	if (!lease) {
+		ret = -ENOMEM;
+		goto uncharge_user;
+	}
 	lease->ctx = ctx;
 	lease->flags = reg->flags;
 	lease->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
@@ -796,19 +808,10 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
 	INIT_WORK(&lease->verify_work, mrl_lease_verify_work);
 
-	mutex_lock(&ctx->mutex);
-	if (ctx->nr_leases >= READ_ONCE(mrl_max_leases_per_ctx)) {
-		ret = -EMFILE;
-		goto free_lease;
-	}
-	if (!mrl_user_charge_lease(ctx->user)) {
-		ret = -EUSERS;
-		goto free_lease;
-	}
 	/* Reserve the id; the lease is published once it is armed. */
 	ret = mrl_registry_reserve(&id);
 	if (ret)
-		goto uncharge_user;
+		goto free_lease;
 	lease->id = id;
 	ret = mmu_interval_notifier_insert(&lease->notifier, ctx->mm, start,
 					   end - start, &mrl_notifier_ops);
@@ -832,10 +835,10 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 
 release_id:
 	mrl_registry_remove(id);
-uncharge_user:
-	mrl_user_uncharge_lease(ctx->user);
 free_lease:
 	kmem_cache_free(mrl_lease_cache, lease);
+uncharge_user:
+	mrl_user_uncharge_lease(ctx->user);
 unlock:
 	mutex_unlock(&ctx->mutex);
 	return ret;
