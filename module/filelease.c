@@ -64,11 +64,18 @@ static bool mrl_layout_in_grace(const struct inode *inode)
 	return grace;
 }
 
-/* Is any lease on @layout still waiting for its ack?  Under ctx->lock. */
+/*
+ * Is any lease on @layout still waiting for its ack?  Not once the holder's
+ * address space is gone: the DMA it set up is gone with it, and a context
+ * kept open elsewhere must not hold a breaker until the timeout.  Under
+ * ctx->lock.
+ */
 static bool mrl_layout_awaits_ack(struct mrl_layout *layout)
 {
 	struct mrl_lease *lease;
 
+	if (layout->ctx->mm_exited)
+		return false;
 	list_for_each_entry(lease, &layout->leases, layout_node)
 		if (lease->state == MRLEASE_STATE_BROKEN)
 			return true;

@@ -372,6 +372,12 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 	end = min(end, lease->end);
 	if (start >= end)
 		return;
+	if (reason == MRLEASE_REASON_EXIT) {
+		ctx->mm_exited = true;
+		/* A breaker of the file must not wait for a dead holder. */
+		if (lease->layout)
+			mrl_layout_settle(lease->layout);
+	}
 
 	if (lease->state == MRLEASE_STATE_ARMED) {
 		struct mrl_breaker breaker;

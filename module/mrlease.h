@@ -54,6 +54,7 @@ struct mrl_ctx {
 	struct mrl_user *user;
 	u64 features;
 	bool api_done;
+	bool mm_exited;			/* under lock: nobody left to ack */
 
 	struct mutex mutex;		/* create, arm, destroy leases */
 	struct list_head leases;	/* struct mrl_lease.ctx_node */
