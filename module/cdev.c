@@ -280,6 +280,12 @@ static struct miscdevice mrl_miscdev = {
 	.mode = 0666,
 };
 
+/* Is @file an open /dev/mrlease (a context)? */
+bool mrl_cdev_is_ours(const struct file *file)
+{
+	return file->f_op == &mrl_fops;
+}
+
 int mrl_cdev_init(void)
 {
 	return misc_register(&mrl_miscdev);

@@ -81,18 +81,6 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
 	return mrl_lease_take_pins(lease);
 }
 
-static void mrl_lease_unpin_work(struct work_struct *work)
-{
-	struct mrl_lease *lease = container_of(work, struct mrl_lease,
-					       unpin_work);
-	struct mrl_pins *pins;
-
-	spin_lock(&lease->ctx->lock);
-	pins = mrl_lease_take_pins(lease);
-	spin_unlock(&lease->ctx->lock);
-	mrl_pins_put(pins);
-}
-
 /*
  * BROKEN -> REVOKED, as after a break timeout: the pins go to the caller so
  * that the breaker can go on.  Under ctx->lock.
@@ -128,7 +116,8 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		revoked = true;
 	}
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(pins);
+	/* A kworker must not wait on a page lock user space may hold. */
+	mrl_pins_put_deferred(pins);
 	if (revoked)
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 }
@@ -197,30 +186,22 @@ static bool mrl_lease_keeps_pins(const struct mrl_lease *lease, u32 reason,
 }
 
 /*
- * Let go of the pins of a break that does not keep them: into *@drop for a
- * caller that may unpin right away (it does so once it dropped ctx->lock),
- * else from a work item.  Under ctx->lock.
+ * Let go of the pins of a break that does not keep them: the DAX pages
+ * before we return (before the unmap that broke the lease returns), the
+ * rest from a work item.  Under ctx->lock.
  */
-static void mrl_lease_drop_pins(struct mrl_lease *lease,
-				struct mrl_pins **drop)
+static void mrl_lease_drop_pins(struct mrl_lease *lease)
 {
-	if (!lease->pins)
-		return;
-	if (drop && !*drop)
-		*drop = mrl_lease_take_pins(lease);
-	else
-		schedule_work(&lease->unpin_work);
+	mrl_pins_put_deferred(mrl_lease_take_pins(lease));
 }
 
 /*
- * ARMED -> BROKEN: fill and queue the lease's record.  Pins the break does
- * not keep go to *@drop if @drop is not NULL (see mrl_lease_drop_pins()).
- * Under ctx->lock; never sleeps.
+ * ARMED -> BROKEN: fill and queue the lease's record.  Under ctx->lock;
+ * never sleeps.
  */
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker,
-			   struct mrl_pins **drop)
+			   const struct mrl_breaker *breaker)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -256,7 +237,7 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 
 	if (lease->pins && !mrl_lease_keeps_pins(lease, reason, self)) {
 		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
-		mrl_lease_drop_pins(lease, drop);
+		mrl_lease_drop_pins(lease);
 	}
 	/* Every broken lease is revoked if its ack does not come in time. */
 	mod_delayed_work(system_wq, &lease->timeout_work,
@@ -264,6 +245,54 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 	mrl_event_queue(ctx, lease);
 	if (mrl_netlink_has_listeners())
 		schedule_work(&lease->ntf_work);
+}
+
+/* How long an arm waits for a change of a file to finish. */
+#define MRL_LOCK_TRIES		10
+#define MRL_LOCK_WAIT_MS	5
+
+/* Is a truncate, hole punch or write of @file in progress (i_rwsem)? */
+static bool mrl_file_changing(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!down_read_trylock(&inode->i_rwsem))
+		return true;
+	up_read(&inode->i_rwsem);
+	return false;
+}
+
+/*
+ * Wait briefly until no file of @files is being changed.  Never sleep on
+ * i_rwsem itself: we hold ctx->mutex, and the writer may be waiting for
+ * pins that only an ack, which needs that mutex, releases.  Poll, then let
+ * the caller retry.
+ */
+static int mrl_files_wait_quiet(const struct mrl_files *files)
+{
+	unsigned int i, tries = 0;
+
+	for (i = 0; i < files->nr; i++) {
+		while (mrl_file_changing(files->files[i])) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			if (tries++ == MRL_LOCK_TRIES)
+				return -EAGAIN;
+			msleep(MRL_LOCK_WAIT_MS);
+		}
+	}
+	return 0;
+}
+
+/* After pinning: did a change of any file begin meanwhile? */
+static bool mrl_files_changing(const struct mrl_files *files)
+{
+	unsigned int i;
+
+	for (i = 0; i < files->nr; i++)
+		if (mrl_file_changing(files->files[i]))
+			return true;
+	return false;
 }
 
 /* A check of the page tables is over or moot.  Under ctx->lock. */
@@ -338,13 +367,21 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	mrl_race_window("verify: looked, not decided", false);
 
 	spin_lock(&ctx->lock);
+	/*
+	 * A truncate or hole punch of a DAX file unmaps it, then waits for
+	 * our pins with its page lock dropped: a fault meanwhile maps the
+	 * doomed page again and the page tables look the same.  It holds the
+	 * file's i_rwsem throughout; write-back never takes it.
+	 */
+	if (same && lease->pins && mrl_files_changing(&lease->pins->files))
+		same = false;
 	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
 		if (!same) {
 			/* Queue the record before the check stops counting. */
 			mrl_lease_break_armed(lease, lease->verify_reason,
 					      lease->verify_start,
 					      lease->verify_end,
-					      &lease->verify_breaker, NULL);
+					      &lease->verify_breaker);
 		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
 			/* Cleared again while we looked: look again. */
 			schedule_work(&lease->verify_work);
@@ -358,11 +395,10 @@ static void mrl_lease_verify_work(struct work_struct *work)
 
 /*
  * Called from the notifier, under ctx->lock, for a change of the
- * translation of [start, end).  Never sleeps.  @drop is NULL, or where pins
- * to let go of right away go (see mrl_lease_drop_pins()).
+ * translation of [start, end).  Never sleeps.
  */
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end, struct mrl_pins **drop)
+		     unsigned long end)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -385,8 +421,15 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		mrl_breaker_current(ctx, &breaker);
 		if (mrl_lease_verify_first(lease, reason, start, end, &breaker))
 			return;
-		mrl_lease_break_armed(lease, reason, start, end, &breaker,
-				      drop);
+		mrl_lease_break_armed(lease, reason, start, end, &breaker);
+		return;
+	}
+	/*
+	 * Pins an arm took and has not armed yet may be of pages this change
+	 * takes away: they go now, and the arm starts over.
+	 */
+	if (lease->state == MRL_STATE_ARMING) {
+		mrl_lease_drop_pins(lease);
 		return;
 	}
 	/* Widen a record the holder has not read yet. */
@@ -406,7 +449,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 	    (reason == MRLEASE_REASON_EXIT ||
 	     (reason == MRLEASE_REASON_UNMAP && mrl_lease_spans_fsdax(lease) &&
 	      current->mm == ctx->mm)))
-		mrl_lease_drop_pins(lease, drop);
+		mrl_lease_drop_pins(lease);
 }
 
 /*
@@ -425,13 +468,14 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_lease_break_armed(lease, MRLEASE_REASON_ADMIN,
-				      lease->start, lease->end, &breaker, NULL);
+				      lease->start, lease->end, &breaker);
 	if (lease->state == MRLEASE_STATE_BROKEN)
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN);
 	else
 		ret = -EINVAL;
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(pins);
+	/* Never wait on a page lock with the registry mutex held. */
+	mrl_pins_put_deferred(pins);
 	if (!ret)
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 	return ret;
@@ -486,8 +530,10 @@ static void mrl_lease_note_backing(struct mrl_lease *lease,
 		path = vma->vm_file->f_path;
 		path_get(&path);
 	}
-	/* shmem has no block map to lease. */
-	if (backing == MRLEASE_BACKING_FILE || backing == MRLEASE_BACKING_FSDAX)
+	/* shmem has no block map to lease, nor has anything but a file. */
+	if ((backing == MRLEASE_BACKING_FILE ||
+	     backing == MRLEASE_BACKING_FSDAX) &&
+	    S_ISREG(file_inode(vma->vm_file)->i_mode))
 		*layout_file = get_file(vma->vm_file);
 
 	spin_lock(&ctx->lock);
@@ -539,7 +585,12 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			ret = -EFAULT;
 			break;
 		}
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+		/*
+		 * Our own status page: a lease holding a reference to its
+		 * context's file would keep the context open for ever.
+		 */
+		if ((vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+		    (vma->vm_file && mrl_cdev_is_ours(vma->vm_file))) {
 			ret = -EACCES;
 			break;
 		}
@@ -579,6 +630,8 @@ unlocked:
 	spin_lock(&lease->ctx->lock);
 	lease->backings = backings;
 	lease->may_hold = may_hold;
+	/* At each arm, as may_hold: privileges dropped since count. */
+	lease->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	spin_unlock(&lease->ctx->lock);
 	*gup_flags = flags;
 	if (ret && *layout_file) {
@@ -586,54 +639,6 @@ unlocked:
 		*layout_file = NULL;
 	}
 	return ret;
-}
-
-/* How long an arm waits for a change of a file to finish. */
-#define MRL_LOCK_TRIES		10
-#define MRL_LOCK_WAIT_MS	5
-
-/* Is a truncate, hole punch or write of @file in progress (i_rwsem)? */
-static bool mrl_file_changing(struct file *file)
-{
-	struct inode *inode = file_inode(file);
-
-	if (!down_read_trylock(&inode->i_rwsem))
-		return true;
-	up_read(&inode->i_rwsem);
-	return false;
-}
-
-/*
- * Wait briefly until no file of @files is being changed.  Never sleep on
- * i_rwsem itself: we hold ctx->mutex, and the writer may be waiting for
- * pins that only an ack, which needs that mutex, releases.  Poll, then let
- * the caller retry.
- */
-static int mrl_files_wait_quiet(const struct mrl_files *files)
-{
-	unsigned int i, tries = 0;
-
-	for (i = 0; i < files->nr; i++) {
-		while (mrl_file_changing(files->files[i])) {
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			if (tries++ == MRL_LOCK_TRIES)
-				return -EAGAIN;
-			msleep(MRL_LOCK_WAIT_MS);
-		}
-	}
-	return 0;
-}
-
-/* After pinning: did a change of any file begin meanwhile? */
-static bool mrl_files_changing(const struct mrl_files *files)
-{
-	unsigned int i;
-
-	for (i = 0; i < files->nr; i++)
-		if (mrl_file_changing(files->files[i]))
-			return true;
-	return false;
 }
 
 /*
@@ -677,21 +682,29 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		if (!ret && pin)
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
 					   gup_flags, &files, &pins);
+		mrl_files_put(&files);
+		/*
+		 * Published at once: an unmap of the range from now on drops
+		 * them before it returns (mrl_lease_break()), as for an armed
+		 * lease, and the arm starts over.
+		 */
+		spin_lock(&ctx->lock);
+		lease->pins = pins;
+		spin_unlock(&ctx->lock);
 		if (!ret && pin && mrl_files_changing(&pins->files))
 			ret = -EAGAIN;
-		mrl_files_put(&files);
 		mrl_race_window("arm: pinned, not armed", false);
 
-		if (!ret) {
-			spin_lock(&ctx->lock);
-			if (!mmu_interval_read_retry(&lease->notifier, seq)) {
-				lease->pins = pins;
-				lease->state = MRLEASE_STATE_ARMED;
-				lease->generation++;
-				armed = true;
-			}
-			spin_unlock(&ctx->lock);
+		spin_lock(&ctx->lock);
+		if (!ret && !mmu_interval_read_retry(&lease->notifier, seq) &&
+		    lease->pins == pins) {
+			lease->state = MRLEASE_STATE_ARMED;
+			lease->generation++;
+			armed = true;
 		}
+		if (!armed)
+			pins = mrl_lease_take_pins(lease);
+		spin_unlock(&ctx->lock);
 		if (armed)
 			return 0;
 		mrl_pins_put(pins);
@@ -734,7 +747,6 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 
 	/* Waits for a running callback; none can start after it. */
 	mmu_interval_notifier_remove(&lease->notifier);
-	cancel_work_sync(&lease->unpin_work);
 	cancel_work_sync(&lease->verify_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 	cancel_work_sync(&lease->ntf_work);
@@ -802,14 +814,12 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	}
 	lease->ctx = ctx;
 	lease->flags = reg->flags;
-	lease->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	lease->timeout_ms = reg->timeout_ms ? :
 		clamp(READ_ONCE(mrl_break_timeout_ms), 1U, MRL_MAX_TIMEOUT_MS);
 	lease->start = start;
 	lease->end = end;
 	lease->cookie = reg->cookie;
 	INIT_LIST_HEAD(&lease->event_node);
-	INIT_WORK(&lease->unpin_work, mrl_lease_unpin_work);
 	INIT_DELAYED_WORK(&lease->timeout_work, mrl_lease_timeout_work);
 	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
 	INIT_WORK(&lease->verify_work, mrl_lease_verify_work);
@@ -941,7 +951,6 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
 	/* Neither may act on the pins and state the arm is about to set. */
-	cancel_work_sync(&lease->unpin_work);
 	cancel_work_sync(&lease->verify_work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 	spin_lock(&ctx->lock);
@@ -994,8 +1003,6 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	q->len = lease->end - lease->start;
 	q->cookie = lease->cookie;
 	q->lease_flags = lease->flags;
-	/* Pins a break let go of are gone by the time anybody looks. */
-	flush_work(&lease->unpin_work);
 	spin_lock(&ctx->lock);
 	q->backing = lease->backing;
 	q->dev = lease->dev;

@@ -55,9 +55,12 @@ static int __init mrl_init(void)
 {
 	int ret;
 
-	ret = mrl_lease_init();
+	ret = mrl_pins_init();
 	if (ret)
 		return ret;
+	ret = mrl_lease_init();
+	if (ret)
+		goto uninit_pins;
 	/* Leases notify the family: it must exist before the device. */
 	ret = mrl_netlink_init();
 	if (ret)
@@ -72,6 +75,8 @@ uninit_netlink:
 	mrl_netlink_uninit();
 uninit_lease:
 	mrl_lease_uninit();
+uninit_pins:
+	mrl_pins_uninit();
 	return ret;
 }
 
@@ -81,6 +86,7 @@ static void __exit mrl_exit(void)
 	mrl_netlink_uninit();
 	mrl_user_uninit();
 	mrl_lease_uninit();
+	mrl_pins_uninit();
 }
 
 module_init(mrl_init);

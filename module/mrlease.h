@@ -101,7 +101,10 @@ struct mrl_pins {
 	struct mrl_files files;		/* held until the pins go */
 	unsigned long nr;
 	bool dirty;			/* the device may have written them */
-	struct page *pages[];
+	bool dax;			/* some not unpinned yet are DAX pages */
+	unsigned long zero;		/* of them, shared zero pages */
+	struct work_struct put_work;	/* mrl_pins_put_deferred() */
+	struct page *pages[];		/* NULL once unpinned (DAX first) */
 };
 
 /* Who changed a lease's range, as seen in the notifier. */
@@ -148,7 +151,6 @@ struct mrl_lease {
 	unsigned long verify_start, verify_end;
 	struct mrl_breaker verify_breaker;
 
-	struct work_struct unpin_work;	/* drop pins outside the notifier */
 	struct delayed_work timeout_work;
 	struct work_struct ntf_work;	/* tell the monitor group of a break */
 	struct work_struct verify_work;
@@ -183,6 +185,7 @@ extern struct mrl_stats mrl_stats;
 
 /* cdev.c */
 int mrl_cdev_init(void);
+bool mrl_cdev_is_ours(const struct file *file);
 void mrl_cdev_uninit(void);
 
 /* lease.c */
@@ -200,11 +203,10 @@ bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
 int mrl_lease_revoke(struct mrl_lease *lease);
 u32 mrl_lease_timeout_ms(const struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end, struct mrl_pins **drop);
+		     unsigned long end);
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker,
-			   struct mrl_pins **drop);
+			   const struct mrl_breaker *breaker);
 void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 
 /* event.c */
@@ -252,6 +254,9 @@ void mrl_files_put(struct mrl_files *files);
 struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins);
 void mrl_pins_unref(struct mrl_pins *pins);
 void mrl_pins_put(struct mrl_pins *pins);
+void mrl_pins_put_deferred(struct mrl_pins *pins);
+int mrl_pins_init(void);
+void mrl_pins_uninit(void);
 bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start);
 
 /* race.c: held-open race windows, MRLEASE_RACE_WINDOWS=1 builds only */

@@ -70,25 +70,13 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 	struct mrl_lease *lease = container_of(mni, struct mrl_lease, notifier);
 	struct mrl_ctx *ctx = lease->ctx;
 	u32 reason = mrl_event_reason(range->event);
-	struct mrl_pins *drop = NULL;
-	/*
-	 * Pins that must not outlive a mapping going away (munmap, mremap,
-	 * exit) are dropped before it goes.  Only these callers: they hold
-	 * no page lock, which unpinning a dirty page takes, as a truncate
-	 * of the page cache (a CLEAR) does.
-	 */
-	bool sync = mmu_notifier_range_blockable(range) &&
-		    (reason == MRLEASE_REASON_UNMAP ||
-		     reason == MRLEASE_REASON_EXIT);
 
 	spin_lock(&ctx->lock);
 	/* Makes a concurrent arm (register/restore) retry its pinning. */
 	mmu_interval_set_seq(mni, cur_seq);
 	if (reason && !mrl_invalidate_is_harmless(lease, reason))
-		mrl_lease_break(lease, reason, range->start, range->end,
-				sync ? &drop : NULL);
+		mrl_lease_break(lease, reason, range->start, range->end);
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(drop);
 	return true;
 }
 

@@ -12,6 +12,8 @@
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <linux/workqueue.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -20,8 +22,12 @@
 #include "compat.h"
 #include "mrlease.h"
 
-/* pin_user_pages_fast() takes an int count: pin in bounded batches. */
-#define MRL_PIN_BATCH	BIT(16)
+/*
+ * pin_user_pages_fast() takes an int count: pin in bounded batches, small
+ * enough that what one batch adds to a page's count before it is checked
+ * (mrl_pins_check_batch()) stays far from overflowing it.
+ */
+#define MRL_PIN_BATCH	BIT(12)
 /* Pages compared per batch in mrl_pins_mapped(), on the stack. */
 #define MRL_CHECK_BATCH	64
 
@@ -104,6 +110,71 @@ void mrl_files_put(struct mrl_files *files)
 	memset(files, 0, sizeof(*files));
 }
 
+/*
+ * The shared zero pages: the 4 KiB one, and the huge one (not exported, but
+ * the only compound page that is neither anonymous nor in a file or a DAX
+ * mapping).
+ */
+static bool mrl_page_is_zero(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (is_zero_pfn(page_to_pfn(page)))
+		return true;
+	return PageHead(head) && !PageAnon(head) && !is_zone_device_page(head) &&
+	       !READ_ONCE(head->mapping);
+}
+
+/*
+ * Each pin adds 1024 to a page's count, and before 6.5 the kernel pins the
+ * shared zero page itself for a read-only range never written: a few GiB
+ * of it would overflow the count (a WARN, then a wrapped refcount).  Our
+ * pins of it, all users together, stay far below that.
+ */
+#define MRL_MAX_ZERO_PINS	65536L
+static atomic_long_t mrl_zero_pins;
+
+/*
+ * Look at a batch just pinned, before the next one: count its zero pages
+ * against MRL_MAX_ZERO_PINS (-ENOMEM above), note DAX pages, which
+ * mrl_pins_unpin_dax() lets go of first, refuse shared DAX pages.
+ */
+static int mrl_pins_check_batch(struct mrl_pins *pins, unsigned long from,
+				unsigned long to)
+{
+	unsigned long i, zero = 0;
+
+	for (i = from; i < to; i++) {
+		struct page *page = pins->pages[i];
+
+		if (mrl_page_is_zero(page))
+			zero++;
+		else if (is_zone_device_page(page))
+			pins->dax = true;
+		/*
+		 * A DAX page shared by reflinked files (marked like an
+		 * anonymous one): a truncate of the other file would wait for
+		 * our pin, and no break of ours would tell us.
+		 */
+		if (is_zone_device_page(page) && PageAnon(compound_head(page)))
+			return -EOPNOTSUPP;
+	}
+	if (!zero)
+		return 0;
+	if (atomic_long_add_return(zero, &mrl_zero_pins) > MRL_MAX_ZERO_PINS) {
+		atomic_long_sub(zero, &mrl_zero_pins);
+		return -ENOMEM;
+	}
+	pins->zero += zero;
+	return 0;
+}
+
+static void mrl_pins_uncount_zero(struct mrl_pins *pins)
+{
+	atomic_long_sub(pins->zero, &mrl_zero_pins);
+	pins->zero = 0;
+}
+
 /* How often the pins are taken again after the range was faulted in. */
 #define MRL_PIN_ROUNDS	4
 
@@ -168,6 +239,8 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	}
 	kref_init(&pins->ref);
 	pins->dirty = gup_flags & FOLL_WRITE;
+	pins->dax = false;
+	pins->zero = 0;
 
 	for (round = 0; ; round++) {
 		while (done < nr) {
@@ -183,6 +256,10 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 			if (ret <= 0)
 				break;
 			done += ret;
+			/* Before the next batch: see mrl_pins_check_batch(). */
+			ret = mrl_pins_check_batch(pins, done - ret, done);
+			if (ret)
+				goto unpin;
 			cond_resched();
 		}
 		if (done == nr)
@@ -191,6 +268,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 			goto unpin;
 		/* A fault is needed: let go of everything first. */
 		unpin_user_pages(pins->pages, done);
+		mrl_pins_uncount_zero(pins);
 		if (round == MRL_PIN_ROUNDS) {
 			ret = -EAGAIN;
 			goto free_pins;
@@ -213,6 +291,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 unpin:
 	if (done)
 		unpin_user_pages(pins->pages, done);
+	mrl_pins_uncount_zero(pins);
 free_pins:
 	kvfree(pins);
 uncharge:
@@ -242,6 +321,51 @@ void mrl_pins_unref(struct mrl_pins *pins)
 }
 
 /*
+ * Unpin the DAX pages of @pins, the ones a truncate or hole punch waits for,
+ * and clear their slots.  Never sleeps (a DAX page is never dirtied through
+ * its page, and its last unpin only wakes the waiter), so it runs under
+ * ctx->lock, inside the mm notifier, or first of all: whatever the other
+ * pages of the set do, a waiting breaker goes on.
+ */
+static void mrl_pins_unpin_dax(struct mrl_pins *pins)
+{
+	unsigned long i;
+
+	if (!pins->dax)
+		return;
+	for (i = 0; i < pins->nr; i++) {
+		struct page *page = pins->pages[i];
+
+		if (page && is_zone_device_page(page)) {
+			unpin_user_page(page);
+			pins->pages[i] = NULL;
+		}
+	}
+	pins->dax = false;
+}
+
+/* Unpin the rest, in runs; may sleep on a page lock when dirty. */
+static void mrl_pins_unpin_rest(struct mrl_pins *pins)
+{
+	unsigned long i = 0, run;
+
+	while (i < pins->nr) {
+		if (!pins->pages[i]) {
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < pins->nr && pins->pages[i + run]; run++)
+			;
+		if (pins->dirty)
+			unpin_user_pages_dirty_lock(pins->pages + i, run, true);
+		else
+			unpin_user_pages(pins->pages + i, run);
+		i += run;
+		cond_resched();
+	}
+}
+
+/*
  * The owner lets go: unpin now, whoever still looks at the page array.  A
  * pinned fsdax page must not outlive what made its breaker wait, not even
  * by the length of a check.  May sleep (page lock).
@@ -250,16 +374,48 @@ void mrl_pins_put(struct mrl_pins *pins)
 {
 	if (!pins)
 		return;
-	if (pins->dirty)
-		unpin_user_pages_dirty_lock(pins->pages, pins->nr, true);
-	else
-		unpin_user_pages(pins->pages, pins->nr);
+	mrl_pins_unpin_dax(pins);
+	mrl_pins_unpin_rest(pins);
+	mrl_pins_uncount_zero(pins);
 	atomic64_sub(pins->nr, &pins->mm->pinned_vm);
 	atomic64_sub(pins->nr, &mrl_stats.pinned_pages);
 	/* Only now may the files, and their pages, go. */
 	mrl_files_put(&pins->files);
 	mmdrop(pins->mm);
 	mrl_pins_unref(pins);
+}
+
+static struct workqueue_struct *mrl_unpin_wq;
+
+static void mrl_pins_put_work(struct work_struct *work)
+{
+	mrl_pins_put(container_of(work, struct mrl_pins, put_work));
+}
+
+/*
+ * Let go from any context, under ctx->lock too: the DAX pages now, the rest
+ * from a work item of their own, so that a page lock held for long (a FUSE
+ * daemon can) delays nobody else's unpinning, and nobody's breaker.
+ */
+void mrl_pins_put_deferred(struct mrl_pins *pins)
+{
+	if (!pins)
+		return;
+	mrl_pins_unpin_dax(pins);
+	INIT_WORK(&pins->put_work, mrl_pins_put_work);
+	queue_work(mrl_unpin_wq, &pins->put_work);
+}
+
+int mrl_pins_init(void)
+{
+	mrl_unpin_wq = alloc_workqueue("mrlease_unpin", WQ_UNBOUND, 0);
+	return mrl_unpin_wq ? 0 : -ENOMEM;
+}
+
+/* Every context is closed: wait for the last deferred unpins. */
+void mrl_pins_uninit(void)
+{
+	destroy_workqueue(mrl_unpin_wq);
 }
 
 /*

@@ -219,11 +219,15 @@ struct mrlease_api {
  * Errors: -EINVAL zero length, a range that wraps or reaches past the user
  * address space; -EFAULT part of the range is not mapped, or the id could not
  * be copied out (no lease is left behind); -EACCES a VM_IO /
- * VM_PFNMAP mapping in the range; -EPERM the caller's mm is not the
- * context's; -ENOMEM pinning would exceed RLIMIT_MEMLOCK, or out of memory;
- * -EMFILE the per-context lease limit (parameter max_leases_per_ctx);
- * -EUSERS the per-user limit (parameter max_leases_per_user); -EOPNOTSUPP
- * the pages cannot be pinned.
+ * VM_PFNMAP mapping, or a mapping of /dev/mrlease itself, in the range;
+ * -EPERM the caller's mm is not the context's; -ENOMEM pinning would
+ * exceed RLIMIT_MEMLOCK, or the module-wide cap on pins of the shared zero
+ * page (memory never written), or out of memory; -EMFILE the per-context
+ * lease limit (parameter max_leases_per_ctx); -EUSERS the per-user limit
+ * (parameter max_leases_per_user); -EOPNOTSUPP the pages cannot be pinned
+ * (among them DAX pages shared by reflinked files); -EAGAIN a pinned range
+ * kept changing while it was pinned, or a truncate, hole punch or write of
+ * one of its files is in progress (retry).
  */
 struct mrlease_register {
 	__u64 addr;
