@@ -743,7 +743,14 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	lease->path = (struct path){};
 	spin_unlock(&ctx->lock);
 	mrl_race_window("destroy: DYING, work not cancelled", false);
-	mrl_pins_put(pins);
+	/*
+	 * The last fput() of a context may run in a kernel worker
+	 * (delayed_fput), which must not wait on a page lock for us.
+	 */
+	if (current->flags & PF_KTHREAD)
+		mrl_pins_put_deferred(pins);
+	else
+		mrl_pins_put(pins);
 
 	/* Waits for a running callback; none can start after it. */
 	mmu_interval_notifier_remove(&lease->notifier);
