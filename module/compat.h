@@ -148,15 +148,19 @@ static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
 /*
  * Pin what is mapped and never fault: 0 or -EFAULT where a fault would be
  * needed.  FOLL_NOFAULT (5.16) keeps the slow path (FOLL_LONGTERM
- * migration); before it, the lockless walk alone.
+ * migration, the zero page); before it, the lockless walk alone, which
+ * refuses special mappings such as the zero page: there the last try
+ * (@last) pins as GUP always did, faulting.
  */
 static inline int mrl_compat_pin_nofault(unsigned long start, int nr,
 					 unsigned int gup_flags,
-					 struct page **pages)
+					 struct page **pages, bool last)
 {
 #if defined(MRL_COMPAT_HAVE_FOLL_NOFAULT)
 	return pin_user_pages_fast(start, nr, gup_flags | FOLL_NOFAULT, pages);
 #elif defined(MRL_COMPAT_HAVE_PIN_USER_PAGES_FAST_ONLY)
+	if (last)
+		return pin_user_pages_fast(start, nr, gup_flags, pages);
 	return pin_user_pages_fast_only(start, nr, gup_flags, pages);
 #else
 #error "neither FOLL_NOFAULT nor pin_user_pages_fast_only()"

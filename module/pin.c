@@ -252,7 +252,8 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 			}
 			ret = mrl_compat_pin_nofault(start + (done << PAGE_SHIFT),
 						     batch, gup_flags,
-						     pins->pages + done);
+						     pins->pages + done,
+						     round == MRL_PIN_ROUNDS);
 			if (ret <= 0)
 				break;
 			done += ret;
