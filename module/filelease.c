@@ -96,7 +96,7 @@ static bool mrl_layout_lm_break(struct mrl_file_lease *fl)
 		if (lease->state == MRLEASE_STATE_ARMED)
 			mrl_lease_break_armed(lease, MRLEASE_REASON_LAYOUT,
 					      lease->start, lease->end,
-					      &breaker);
+					      &breaker, NULL);
 	wait = mrl_layout_awaits_ack(layout);
 	/* Nothing to wait for: the locks code deletes the lease at once. */
 	layout->state = wait ? MRLEASE_LAYOUT_BROKEN : MRLEASE_LAYOUT_RELEASED;

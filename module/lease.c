@@ -186,13 +186,22 @@ static bool mrl_lease_keeps_pins(const struct mrl_lease *lease, u32 reason,
 }
 
 /*
- * Let go of the pins of a break that does not keep them: the DAX pages
- * before we return (before the unmap that broke the lease returns), the
- * rest from a work item.  Under ctx->lock.
+ * Let go of the pins of a break that does not keep them.  Into *@sync, for
+ * a caller that unpins them all once it dropped ctx->lock: the holder's own
+ * munmap, mremap, mmap(MAP_FIXED) or exit, which holds no page lock, and
+ * whose pins must be gone (and uncharged from RLIMIT_MEMLOCK) when it
+ * returns.  Otherwise the DAX pages before we return, the rest from a work
+ * item (mrl_pins_put_deferred()).  Under ctx->lock.
  */
-static void mrl_lease_drop_pins(struct mrl_lease *lease)
+static void mrl_lease_drop_pins(struct mrl_lease *lease,
+				struct mrl_pins **sync)
 {
-	mrl_pins_put_deferred(mrl_lease_take_pins(lease));
+	struct mrl_pins *pins = mrl_lease_take_pins(lease);
+
+	if (sync && !*sync)
+		*sync = pins;
+	else
+		mrl_pins_put_deferred(pins);
 }
 
 /*
@@ -201,7 +210,8 @@ static void mrl_lease_drop_pins(struct mrl_lease *lease)
  */
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker)
+			   const struct mrl_breaker *breaker,
+			   struct mrl_pins **sync)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -237,7 +247,7 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 
 	if (lease->pins && !mrl_lease_keeps_pins(lease, reason, self)) {
 		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
-		mrl_lease_drop_pins(lease);
+		mrl_lease_drop_pins(lease, sync);
 	}
 	/* Every broken lease is revoked if its ack does not come in time. */
 	mod_delayed_work(system_wq, &lease->timeout_work,
@@ -381,7 +391,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 			mrl_lease_break_armed(lease, lease->verify_reason,
 					      lease->verify_start,
 					      lease->verify_end,
-					      &lease->verify_breaker);
+					      &lease->verify_breaker, NULL);
 		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
 			/* Cleared again while we looked: look again. */
 			schedule_work(&lease->verify_work);
@@ -395,10 +405,11 @@ static void mrl_lease_verify_work(struct work_struct *work)
 
 /*
  * Called from the notifier, under ctx->lock, for a change of the
- * translation of [start, end).  Never sleeps.
+ * translation of [start, end).  Never sleeps.  @sync: see
+ * mrl_lease_drop_pins().
  */
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end)
+		     unsigned long end, struct mrl_pins **sync)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrlease_event *ev = &lease->event;
@@ -421,7 +432,8 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 		mrl_breaker_current(ctx, &breaker);
 		if (mrl_lease_verify_first(lease, reason, start, end, &breaker))
 			return;
-		mrl_lease_break_armed(lease, reason, start, end, &breaker);
+		mrl_lease_break_armed(lease, reason, start, end, &breaker,
+				      sync);
 		return;
 	}
 	/*
@@ -429,7 +441,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 	 * takes away: they go now, and the arm starts over.
 	 */
 	if (lease->state == MRL_STATE_ARMING) {
-		mrl_lease_drop_pins(lease);
+		mrl_lease_drop_pins(lease, sync);
 		return;
 	}
 	/* Widen a record the holder has not read yet. */
@@ -449,7 +461,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
 	    (reason == MRLEASE_REASON_EXIT ||
 	     (reason == MRLEASE_REASON_UNMAP && mrl_lease_spans_fsdax(lease) &&
 	      current->mm == ctx->mm)))
-		mrl_lease_drop_pins(lease);
+		mrl_lease_drop_pins(lease, sync);
 }
 
 /*
@@ -468,7 +480,7 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_lease_break_armed(lease, MRLEASE_REASON_ADMIN,
-				      lease->start, lease->end, &breaker);
+				      lease->start, lease->end, &breaker, NULL);
 	if (lease->state == MRLEASE_STATE_BROKEN)
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN);
 	else

@@ -203,10 +203,11 @@ bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
 int mrl_lease_revoke(struct mrl_lease *lease);
 u32 mrl_lease_timeout_ms(const struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end);
+		     unsigned long end, struct mrl_pins **sync);
 void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker);
+			   const struct mrl_breaker *breaker,
+			   struct mrl_pins **sync);
 void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 
 /* event.c */

@@ -70,13 +70,26 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 	struct mrl_lease *lease = container_of(mni, struct mrl_lease, notifier);
 	struct mrl_ctx *ctx = lease->ctx;
 	u32 reason = mrl_event_reason(range->event);
+	struct mrl_pins *sync = NULL;
+	/*
+	 * The holder's own munmap, mremap, MAP_FIXED and exit unpin before
+	 * they return: they hold no page lock (a truncate of the page cache,
+	 * a CLEAR, holds one, and another process's UNMAP of a hugetlbfs
+	 * file holds i_mmap_rwsem), and nobody else waits on them.
+	 */
+	bool may_sync = mmu_notifier_range_blockable(range) &&
+			(reason == MRLEASE_REASON_EXIT ||
+			 (reason == MRLEASE_REASON_UNMAP &&
+			  current->mm == ctx->mm));
 
 	spin_lock(&ctx->lock);
 	/* Makes a concurrent arm (register/restore) retry its pinning. */
 	mmu_interval_set_seq(mni, cur_seq);
 	if (reason && !mrl_invalidate_is_harmless(lease, reason))
-		mrl_lease_break(lease, reason, range->start, range->end);
+		mrl_lease_break(lease, reason, range->start, range->end,
+				may_sync ? &sync : NULL);
 	spin_unlock(&ctx->lock);
+	mrl_pins_put(sync);
 	return true;
 }
 
