@@ -304,8 +304,7 @@ struct mrlease_restore {
  */
 #define MRLEASE_HOLD_NONE	0 /* not pinned: nothing to wait for */
 #define MRLEASE_HOLD_WAIT	1 /* it waits, up to the lease's timeout_ms */
-#define MRLEASE_HOLD_NOT_OWNER	2 /* it does not: a file of the range is
-				   * not the holder's (no CAP_LEASE) */
+#define MRLEASE_HOLD_NOT_OWNER	2 /* it does not: not the holder's file */
 
 /* State of the file-layout lease behind a lease, as in struct mrlease_query. */
 #define MRLEASE_LAYOUT_NONE	0 /* not a file mapping */
