@@ -42,15 +42,10 @@ static void holder(int in, int out, void *arg)
 	struct h_msg m = { .op = 'd' };
 	struct mrlease_register l;
 	char *map;
-	int fd, ctx;
+	int ctx;
 
 	(void)arg;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		t_fail("open %s: %s", path, t_errname(errno));
-	map = mmap(NULL, PG(FILE_PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(map != MAP_FAILED);
-	close(fd);
+	map = h_map_file(path, FILE_PAGES);
 	ctx = mrl_ctx();
 	/*
 	 * On xfs the lease's file-layout lease still makes the truncate wait

@@ -234,6 +234,21 @@ static inline int h_dax_file(size_t pages, uid_t owner, mode_t mode, char *path,
 	return fd;
 }
 
+/* Map @pages of the file at @path shared and writable; fails the test otherwise. */
+static inline char *h_map_file(const char *path, size_t pages)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	char *map;
+
+	if (fd < 0)
+		t_fail("open %s: %s", path, t_errname(errno));
+	map = mmap(NULL, PG(pages), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		t_fail("mmap %s: %s", path, t_errname(errno));
+	close(fd);
+	return map;
+}
+
 /* Run @fn for each DAX filesystem that is mounted; skip if none is. */
 static inline void h_each_fs(void (*fn)(void))
 {
