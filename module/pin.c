@@ -180,9 +180,11 @@ static void mrl_pins_uncount_zero(struct mrl_pins *pins)
 
 /*
  * Fault [start, end) in, holding nothing while a fault runs: one page at a
- * time, its reference dropped at once.  A fault may wait on user space for
- * as long as it likes (userfaultfd, FUSE); pins or references held
- * meanwhile would make a truncate of a DAX file in the range wait as long.
+ * time, pinned as the lease will pin it (so that what the pin needs, such
+ * as a private copy of the shared zero page for a long-term pin on newer
+ * kernels, is done here) and unpinned at once.  A fault may wait on user
+ * space for as long as it likes (userfaultfd, FUSE); pins held meanwhile
+ * would make a truncate of a DAX file in the range wait as long.
  */
 static int mrl_fault_in(unsigned long start, unsigned long end,
 			unsigned int gup_flags)
@@ -195,11 +197,10 @@ static int mrl_fault_in(unsigned long start, unsigned long end,
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		ret = get_user_pages_fast(addr, 1, gup_flags & FOLL_WRITE,
-					  &page);
+		ret = pin_user_pages_fast(addr, 1, gup_flags, &page);
 		if (ret != 1)
 			return ret < 0 ? ret : -EFAULT;
-		put_page(page);
+		unpin_user_page(page);
 		cond_resched();
 	}
 	return 0;
