@@ -15,7 +15,8 @@ KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMSDIR ?= $(DESTDIR)/usr/src/mrlease-$(DKMS_VERSION)
 
-.PHONY: all module lib tools install dkms-install check check-matrix check-dkms check-debug demo bench style clean
+.PHONY: all module lib tools install dkms-install check check-matrix check-dkms check-debug check-race demo bench \
+	style clean
 
 all: module lib tools
 
@@ -60,6 +61,13 @@ check-dkms:
 # fuzz tests.
 check-debug:
 	test/debug/check-debug.sh
+
+# The adversarial lane on the debug kernel: mrlease.ko built with MRLEASE_RACE_WINDOWS=1 and loaded with
+# race_window_us (MRLEASE_RACE_WINDOW_US, default 2000) so that lifecycle races open wide; the hostile-user
+# tests, trinity as uid 65534 against /dev/mrlease (MRLEASE_TRINITY_SECS, 45) and the stress test
+# (MRLEASE_STRESS_SECS, 90), then rmmod and kmemleak; any splat fails (test/debug/check-race.sh).
+check-race:
+	test/debug/check-race.sh
 
 # Boot with the module loaded and run test/demo.sh in the guest instead of the suite.
 DEMO_LOG ?= $(or $(MRLEASE_CACHE),/var/cache/mrlease)/vm/demo-console.log
