@@ -10,7 +10,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/err.h>
 #include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <linux/workqueue.h>
@@ -179,29 +181,77 @@ static void mrl_pins_uncount_zero(struct mrl_pins *pins)
 #define MRL_PIN_ROUNDS	4
 
 /*
- * Fault [start, end) in, holding nothing while a fault runs: one page at a
- * time, pinned as the lease will pin it (so that what the pin needs, such
- * as a private copy of the shared zero page for a long-term pin on newer
- * kernels, is done here) and unpinned at once.  A fault may wait on user
- * space for as long as it likes (userfaultfd, FUSE); pins held meanwhile
- * would make a truncate of a DAX file in the range wait as long.
+ * The fsdax file mapped at @addr, referenced, and the end of its mapping
+ * (or of the range) in *@seg_end; NULL for other memory.
  */
-static int mrl_fault_in(unsigned long start, unsigned long end,
-			unsigned int gup_flags)
+static struct file *mrl_fsdax_file_at(struct mm_struct *mm, unsigned long addr,
+				      unsigned long end, unsigned long *seg_end)
 {
-	unsigned long addr;
+	struct vm_area_struct *vma;
+	struct file *file = NULL;
 
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		struct page *page;
-		int ret;
+	*seg_end = addr + PAGE_SIZE;
+	if (mmap_read_lock_killable(mm))
+		return ERR_PTR(-EINTR);
+	vma = find_vma(mm, addr);
+	if (vma && vma->vm_start <= addr) {
+		*seg_end = min(vma->vm_end, end);
+		if (vma_is_fsdax(vma))
+			file = get_file(vma->vm_file);
+	}
+	mmap_read_unlock(mm);
+	return file;
+}
 
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		ret = pin_user_pages_fast(addr, 1, gup_flags, &page);
-		if (ret != 1)
-			return ret < 0 ? ret : -EFAULT;
-		unpin_user_page(page);
-		cond_resched();
+/*
+ * Fault [start, end) in, one page at a time, each pinned as the lease will
+ * pin it (so that what the pin needs, such as a private copy of the shared
+ * zero page for a long-term pin on newer kernels, is done here) and unpinned
+ * at once: nothing is held while a fault waits on user space (userfaultfd,
+ * FUSE), which may be for ever.  DAX faults are different: a truncate or
+ * punch lets faults in while it waits for busy pages, and from 6.15 a page
+ * mapped again then keeps it waiting until that mapping goes.  So pages of
+ * an fsdax file are faulted in only while no such change holds the file
+ * (i_rwsem, taken shared by trylock for the segment: a DAX fault never
+ * waits on user space), else -EAGAIN.
+ */
+static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
+			unsigned long end, unsigned int gup_flags)
+{
+	unsigned long addr = start, seg_end;
+
+	while (addr < end) {
+		struct file *file = mrl_fsdax_file_at(mm, addr, end, &seg_end);
+		int ret = 0;
+
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		if (file && !down_read_trylock(&file_inode(file)->i_rwsem)) {
+			fput(file);
+			return -EAGAIN;
+		}
+		for (; addr < seg_end; addr += PAGE_SIZE) {
+			struct page *page;
+
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				break;
+			}
+			ret = pin_user_pages_fast(addr, 1, gup_flags, &page);
+			if (ret != 1) {
+				ret = ret < 0 ? ret : -EFAULT;
+				break;
+			}
+			unpin_user_page(page);
+			ret = 0;
+			cond_resched();
+		}
+		if (file) {
+			up_read(&file_inode(file)->i_rwsem);
+			fput(file);
+		}
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -275,7 +325,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 			ret = -EAGAIN;
 			goto free_pins;
 		}
-		ret = mrl_fault_in(start + (done << PAGE_SHIFT), end,
+		ret = mrl_fault_in(mm, start + (done << PAGE_SHIFT), end,
 				   gup_flags);
 		done = 0;
 		if (ret)
