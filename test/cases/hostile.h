@@ -29,6 +29,7 @@ static const char *h_fs = "ext4";
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 
 #include "../debug/kmsg.h"
 #include "../debug/nl.h"
@@ -232,6 +233,18 @@ static inline int h_dax_file(size_t pages, uid_t owner, mode_t mode, char *path,
 	CHECK_SYS(fchown(fd, owner, owner));
 	CHECK_SYS(fchmod(fd, mode));
 	return fd;
+}
+
+/*
+ * The rig's debug kernel (KASAN, kmemleak: test/debug/kernel.sh names it
+ * 6.1.N-mrlease-debug-KEY): freed objects sit in KASAN's quarantine, and
+ * everything runs several times slower.
+ */
+static inline bool h_debug_kernel(void)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 && strstr(u.release, "-mrlease-debug-");
 }
 
 /* Map @pages of the file at @path shared and writable; fails the test otherwise. */
