@@ -377,21 +377,6 @@ static inline void lay_need_root(void)
 	t_open_device_to_all();
 }
 
-/* Effective capabilities of this process, from /proc/self/status. */
-static inline unsigned long long lay_cap_eff(void)
-{
-	char line[256];
-	unsigned long long caps = ~0ull;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	CHECK(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps;
-}
-
 /*
  * Become @uid (and gid @uid) for good, with no capabilities (so neither
  * CAP_LEASE nor CAP_IPC_LOCK: RLIMIT_MEMLOCK is raised first for the pins).
@@ -407,7 +392,7 @@ static inline void lay_become(uid_t uid)
 	/* A change of credentials clears the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	CHECK_EQ(geteuid(), uid);
-	CHECK_EQ(lay_cap_eff(), 0);
+	CHECK_EQ(t_cap_eff(), 0);
 }
 
 /* ---- a holder in another process ------------------------------------------- */

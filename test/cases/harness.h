@@ -220,6 +220,21 @@ static inline int64_t t_ms_since(int64_t t0)
 	return (t_now_ns() - t0) / 1000000;
 }
 
+/* Effective capabilities of this process, from /proc/self/status. */
+static inline unsigned long long t_cap_eff(void)
+{
+	char line[256];
+	unsigned long long caps = ~0ull;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps;
+}
+
 static inline void t_msleep(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };

@@ -71,21 +71,6 @@ static inline void h_show_task(pid_t pid)
 	}
 }
 
-/* Effective capabilities of this process, from /proc/self/status. */
-static inline unsigned long long h_cap_eff(void)
-{
-	char line[256];
-	unsigned long long caps = ~0ull;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	CHECK(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps;
-}
-
 /*
  * Become @uid (and gid @uid) for good, without capabilities (no CAP_LEASE,
  * CAP_IPC_LOCK, CAP_SYS_ADMIN), with RLIMIT_MEMLOCK @memlock bytes.
@@ -102,7 +87,7 @@ static inline void h_become(uid_t uid, rlim_t memlock)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_DUMPABLE, 1);
 	CHECK_EQ(geteuid(), uid);
-	CHECK_EQ(h_cap_eff(), 0);
+	CHECK_EQ(t_cap_eff(), 0);
 }
 
 /* ---- settings put back when the test ends -------------------------------- */
