@@ -85,6 +85,15 @@ static inline void mrl_compat_fl_free(struct mrl_file_lease *fl)
 	locks_free_lease(fl);
 }
 
+/* Under flc_lock: is @fl being broken (a breaker waits for it to go)? */
+static inline bool mrl_compat_fl_breaking(const struct mrl_file_lease *fl)
+{
+	return fl->c.flc_flags & (FL_UNLOCK_PENDING | FL_DOWNGRADE_PENDING);
+}
+
+#define mrl_compat_for_each_lease(fl, flctx) \
+	list_for_each_entry(fl, &(flctx)->flc_lease, c.flc_list)
+
 static inline void mrl_compat_fl_init_layout(struct mrl_file_lease *fl,
 					     struct file *file, void *owner)
 {
@@ -112,6 +121,14 @@ static inline void mrl_compat_fl_free(struct mrl_file_lease *fl)
 {
 	locks_free_lock(fl);
 }
+
+static inline bool mrl_compat_fl_breaking(const struct mrl_file_lease *fl)
+{
+	return fl->fl_flags & (FL_UNLOCK_PENDING | FL_DOWNGRADE_PENDING);
+}
+
+#define mrl_compat_for_each_lease(fl, flctx) \
+	list_for_each_entry(fl, &(flctx)->flc_lease, fl_list)
 
 static inline void mrl_compat_fl_init_layout(struct mrl_file_lease *fl,
 					     struct file *file, void *owner)

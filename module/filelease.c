@@ -65,6 +65,35 @@ static bool mrl_layout_in_grace(const struct inode *inode)
 }
 
 /*
+ * Must an arm keep off @inode's pages?  While a file lease on it is being
+ * broken (ours or anyone's), a breaker waits, and on xfs it waits with the
+ * file's i_rwsem dropped: pins taken now would make it wait once more when
+ * it goes on to look for busy DAX pages, and so on for as long as the
+ * holders like.  After one of ours was given back, the grace below keeps
+ * off arms until the breaker has locked the file again.
+ */
+bool mrl_layout_breaking(struct inode *inode)
+{
+	/* Pairs with the cmpxchg that installs it (locks_get_lock_context()). */
+	struct file_lock_context *flctx = smp_load_acquire(&inode->i_flctx);
+	struct mrl_file_lease *fl;
+	bool breaking = false;
+
+	if (mrl_layout_in_grace(inode))
+		return true;
+	if (!flctx || list_empty_careful(&flctx->flc_lease))
+		return false;
+	spin_lock(&flctx->flc_lock);
+	mrl_compat_for_each_lease(fl, flctx)
+		if (mrl_compat_fl_breaking(fl)) {
+			breaking = true;
+			break;
+		}
+	spin_unlock(&flctx->flc_lock);
+	return breaking;
+}
+
+/*
  * Is any lease on @layout still waiting for its ack?  Not once the holder's
  * address space is gone: the DMA it set up is gone with it, and a context
  * kept open elsewhere must not hold a breaker until the timeout.  Under

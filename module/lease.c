@@ -273,17 +273,28 @@ static bool mrl_file_changing(struct file *file)
 }
 
 /*
- * Wait briefly until no file of @files is being changed.  Never sleep on
- * i_rwsem itself: we hold ctx->mutex, and the writer may be waiting for
- * pins that only an ack, which needs that mutex, releases.  Poll, then let
- * the caller retry.
+ * May an arm take pins or a layout lease on @file's pages?  Not while it is
+ * being changed, nor while a file lease on it is being broken: on xfs the
+ * breaker then waits with i_rwsem dropped, and goes on to wait for busy
+ * DAX pages once the file lease is gone (mrl_layout_breaking()).
+ */
+static bool mrl_file_busy(struct file *file)
+{
+	return mrl_file_changing(file) || mrl_layout_breaking(file_inode(file));
+}
+
+/*
+ * Wait briefly until no file of @files is busy (mrl_file_busy()).  Never
+ * sleep on i_rwsem itself: we hold ctx->mutex, and the writer may be
+ * waiting for pins that only an ack, which needs that mutex, releases.
+ * Poll, then let the caller retry.
  */
 static int mrl_files_wait_quiet(const struct mrl_files *files)
 {
 	unsigned int i, tries = 0;
 
 	for (i = 0; i < files->nr; i++) {
-		while (mrl_file_changing(files->files[i])) {
+		while (mrl_file_busy(files->files[i])) {
 			if (fatal_signal_pending(current))
 				return -EINTR;
 			if (tries++ == MRL_LOCK_TRIES)
@@ -301,6 +312,17 @@ static bool mrl_files_changing(const struct mrl_files *files)
 
 	for (i = 0; i < files->nr; i++)
 		if (mrl_file_changing(files->files[i]))
+			return true;
+	return false;
+}
+
+/* As mrl_files_changing(), and did a file lease break begin? */
+static bool mrl_files_busy(const struct mrl_files *files)
+{
+	unsigned int i;
+
+	for (i = 0; i < files->nr; i++)
+		if (mrl_file_busy(files->files[i]))
 			return true;
 	return false;
 }
@@ -664,9 +686,14 @@ unlocked:
  * breaker wait again, for a lease armed after the break: waits chained
  * without end.  So no file of the range may be locked so before the pins
  * are taken, nor after (a change that started in between); otherwise
- * -EAGAIN.  Nothing is held across the pinning: a fault may wait on user
- * space (userfaultfd, FUSE) for as long as it likes, and a filesystem lock
- * held meanwhile would hang every truncate, chmod and write of the file.
+ * -EAGAIN.  On xfs the breaker also waits for file leases to go, with
+ * i_rwsem dropped, and then looks for busy pages again: the same holds
+ * while a file lease of the file is being broken, and a layout lease is
+ * taken only when no change is under way (mrl_file_busy()).
+ *
+ * Nothing is held across the pinning: a fault may wait on user space
+ * (userfaultfd, FUSE) for as long as it likes, and a filesystem lock held
+ * meanwhile would hang every truncate, chmod and write of the file.
  */
 static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
@@ -679,16 +706,21 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		struct mrl_files files = {};
 		struct file *layout_file = NULL;
 		bool pin = lease->flags & MRLEASE_REG_PIN;
-		bool armed = false;
+		bool armed = false, guarded;
 
 		seq = mmu_interval_read_begin(&lease->notifier);
 		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file,
 					    &files);
+		guarded = layout_file;
 		if (!ret)
 			ret = mrl_layout_attach(lease, layout_file);
 		else if (layout_file)
 			fput(layout_file);
-		if (!ret && pin)
+		/*
+		 * A layout lease makes a breaker wait as pins do: looked at
+		 * once it is taken, so that a change that began before is seen.
+		 */
+		if (!ret && (pin || guarded))
 			ret = mrl_files_wait_quiet(&files);
 		mrl_race_window("arm: checked, not pinned", false);
 		if (!ret && pin)
@@ -703,7 +735,7 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		spin_lock(&ctx->lock);
 		lease->pins = pins;
 		spin_unlock(&ctx->lock);
-		if (!ret && pin && mrl_files_changing(&pins->files))
+		if (!ret && pin && mrl_files_busy(&pins->files))
 			ret = -EAGAIN;
 		mrl_race_window("arm: pinned, not armed", false);
 

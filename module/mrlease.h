@@ -223,6 +223,7 @@ ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 int mrl_layout_attach(struct mrl_lease *lease, struct file *file);
 void mrl_layout_detach(struct mrl_lease *lease);
 void mrl_layout_settle(struct mrl_layout *layout);
+bool mrl_layout_breaking(struct inode *inode);
 
 /* netlink.c */
 int mrl_netlink_init(void);

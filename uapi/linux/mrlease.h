@@ -95,9 +95,13 @@
  *    without CAP_SYS_ADMIN is capped by the module parameter
  *    max_break_timeout_ms (default 45000 ms), also at break time;
  *  - waits cannot be chained: while a truncate, hole punch or write holds a
- *    file of the range (i_rwsem), no register or restore of anyone pins the
- *    range (-EAGAIN), and the module never holds a filesystem lock while it
- *    pins (a fault may wait on user space: userfaultfd, FUSE);
+ *    file of the range (i_rwsem), or a file lease on one of its files is
+ *    being broken (XFS waits for those with i_rwsem dropped, then for busy
+ *    DAX pages again), no register or restore of anyone pins the range or
+ *    takes a layout lease for it (-EAGAIN), and the module never holds a
+ *    filesystem lock while it pins (a fault may wait on user space:
+ *    userfaultfd, FUSE).  On XFS a change can thus wait once for pins and
+ *    once for layout leases, each wait bounded, never more;
  *  - the file-layout lease (below) is bounded by fs.lease-break-time like
  *    any other lease.
  *
@@ -227,7 +231,8 @@ struct mrlease_api {
  * (parameter max_leases_per_user); -EOPNOTSUPP the pages cannot be pinned
  * (among them DAX pages shared by reflinked files); -EAGAIN a pinned range
  * kept changing while it was pinned, or a truncate, hole punch or write of
- * one of its files is in progress (retry).
+ * one of its files is in progress, or a file lease on one of them is being
+ * broken (retry).
  */
 struct mrlease_register {
 	__u64 addr;
@@ -275,7 +280,7 @@ struct mrlease_lease_ref {
  * same file has not been acked yet (ack it, then retry), or a broken layout
  * lease on the file (of any context) was given back less than 200 ms ago
  * (so that the breaker goes first), or a truncate, hole punch or write of
- * the file is in progress (retry); -EOPNOTSUPP the range now holds pages
+ * the file is in progress, or a file lease on it is being broken (retry); -EOPNOTSUPP the range now holds pages
  * that cannot be pinned (a mapping replaced by another kind of memory);
  * register fails the same ways.
  */

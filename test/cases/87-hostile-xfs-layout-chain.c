@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hostile user, chained waits across the two phases of an xfs change
+ * (issue 10: "while any breaker waits on an inode, no lease of anyone may
+ * pin that inode's pages again").
+ *
+ * xfs_break_layouts() waits first for busy DAX pages (with the file's
+ * i_rwsem held), then for layout leases to go (with i_rwsem dropped), and
+ * starts over whenever a wait dropped a lock.  An owner of the file with
+ * several contexts can feed it: while the breaker waits for pins, take new
+ * layout leases (no i_rwsem needed); while it waits for those, pin the page
+ * again (i_rwsem is free); and so on, each wait bounded by the ceiling but
+ * their number by nothing.
+ *
+ * uid 1000 owns an xfs DAX file: context A holds a pinned lease on page 0,
+ * context B an unpinned lease on page 8 (both with the file's layout lease);
+ * max_break_timeout_ms is 2000.  Root punches page 0.  From then on the
+ * attacker never acks and keeps registering, round robin, pinned leases on
+ * page 0 from four more contexts and unpinned ones on page 8 from another
+ * four (a context whose layout lease is broken takes no lease on the file,
+ * so the two kinds need contexts of their own).
+ *
+ * Expected: the punch waits for A's pins (one ceiling) and B's layout lease
+ * (one more: the phases are separate waits, each bounded), never a third:
+ * it returns within 2 x ceiling + 3 s.  The old module kept it waiting for
+ * as long as the attacker went on.
+ */
+#include "hostile.h"
+
+#define FILE_PAGES	16
+#define LAYOUT_PAGE	8
+#define CEILING_MS	2000
+#define SLACK_MS	3000
+#define CAP_MS		20000
+#define NR_CTX		8
+#define MAX_KEPT	2000
+
+static char path[300];
+
+/*
+ * 'a': both leases armed (q = B's lease); 'e': A's record of the break;
+ * then registers until told 's'top; 'r': v = attempts, EAGAIN, pinned
+ * successes, unpinned successes, other failures, the first other errno.
+ */
+static void attacker(int in, int out, void *arg)
+{
+	struct h_msg m = { .op = 'a' };
+	struct mrlease_register la, lb;
+	struct mrlease_event ev;
+	int a, b, ctx[NR_CTX], r, turn = 0;
+	char *map;
+
+	(void)arg;
+	map = h_map_file(path, FILE_PAGES);
+	CHECK_EQ(map[0], (char)dax_pattern(0));
+	CHECK_EQ(map[PG(LAYOUT_PAGE)], (char)dax_pattern(PG(LAYOUT_PAGE)));
+	a = mrl_ctx();
+	b = mrl_ctx();
+	for (int i = 0; i < NR_CTX; i++)
+		ctx[i] = mrl_ctx();
+	CHECK_OK(mrl_register(a, map, t_pg, 1, MRLEASE_REG_PIN, H_HOUR_MS, &la));
+	CHECK_OK(mrl_register(b, map + PG(LAYOUT_PAGE), t_pg, 2, 0, H_HOUR_MS, &lb));
+	CHECK_OK(mrl_query(a, la.id, &m.q));
+	h_send(out, &m);
+	memset(&m, 0, sizeof(m));
+	m.op = 'b';
+	CHECK_OK(mrl_query(b, lb.id, &m.q));
+	h_send(out, &m);
+
+	r = mrl_event(a, &ev, 10000);
+	memset(&m, 0, sizeof(m));
+	m.op = 'e';
+	m.err = r < 0 ? r : 0;
+	m.v[0] = r;
+	m.ev = ev;
+	h_send(out, &m);
+	if (r != 1)
+		return;
+
+	memset(&m, 0, sizeof(m));
+	m.op = 'r';
+	for (;;) {
+		struct pollfd p = { .fd = in, .events = POLLIN };
+		int i = turn++ % (NR_CTX / 2);
+
+		if (poll(&p, 1, 0) == 1)
+			break;		/* told to stop (or the test is over) */
+		for (int pin = 0; pin < 2; pin++) {
+			if (m.v[2] + m.v[3] >= MAX_KEPT)
+				break;
+			m.v[0]++;
+			r = h_register(ctx[pin * NR_CTX / 2 + i], pin ? map : map + PG(LAYOUT_PAGE), t_pg,
+				       pin ? MRLEASE_REG_PIN : 0, H_HOUR_MS, NULL);
+			if (r == -EAGAIN) {
+				m.v[1]++;
+			} else if (!r) {
+				m.v[pin ? 2 : 3]++;	/* kept, never acked */
+			} else {
+				if (!m.v[4])
+					m.v[5] = -r;
+				m.v[4]++;
+			}
+		}
+		t_msleep(5);
+	}
+	h_send(out, &m);
+	/* Our leases, pins and file leases go with the contexts. */
+}
+
+static void xfs_case(void)
+{
+	struct breaker_report rep;
+	struct breaker b;
+	struct h_agent a;
+	struct h_msg m;
+	int64_t waited;
+	int fd;
+
+	if (strcmp(h_fs, "xfs"))
+		return;		/* ext4 has no layout leases: one phase, as 85-hostile-repin-chain */
+	fd = h_dax_file(FILE_PAGES, H_UID, 0644, path, sizeof(path));
+	breaker_start(&b, fd, BREAK_PUNCH, 0, t_pg);
+	h_agent_start(&a, "mrl-hostile", H_UID, 64 * MiB, attacker, NULL);
+	H_EXPECT(a.from, m, 'a', 20000);
+	h_print_query("context A's pinned lease", &m.q);
+	CHECK_EQ(m.q.state, MRLEASE_STATE_ARMED);
+	CHECK_EQ(m.q.pinned_pages, 1);
+	CHECK_EQ(m.q.layout, MRLEASE_LAYOUT_HELD);
+	CHECK_EQ(m.q.hold, MRLEASE_HOLD_WAIT);
+	H_EXPECT(a.from, m, 'b', 20000);
+	h_print_query("context B's unpinned lease", &m.q);
+	CHECK_EQ(m.q.state, MRLEASE_STATE_ARMED);
+	CHECK_EQ(m.q.layout, MRLEASE_LAYOUT_HELD);
+
+	breaker_go(&b);
+	H_EXPECT(a.from, m, 'e', 20000);
+	if (m.v[0] != 1)
+		t_fail("the attacker got no record of the break: %s", t_errname(-m.err));
+	mrl_print_event(&m.ev);
+
+	if (!breaker_returned(&b, CAP_MS, &rep)) {
+		h_say(a.to, 's', 0);
+		if (h_recv(a.from, &m, 5000))
+			t_info("attacker: %lld registers, %lld EAGAIN, %lld pinned and %lld unpinned kept, "
+			       "%lld failed otherwise (first: %s)", (long long)m.v[0], (long long)m.v[1],
+			       (long long)m.v[2], (long long)m.v[3], (long long)m.v[4],
+			       t_errname((int)m.v[5]));
+		t_fail("root's punch is still blocked %d ms after it started (ceiling %d ms): waits chained",
+		       CAP_MS, CEILING_MS);
+	}
+	h_say(a.to, 's', 0);
+	waited = (rep.end_ns - rep.start_ns) / 1000000;
+	t_info("root's punch returned after %lld ms (%s); bound 2 x %d + %d ms", (long long)waited,
+	       t_errname(rep.err), CEILING_MS, SLACK_MS);
+	CHECK_EQ(rep.err, 0);
+	CHECK_CHILD_OK(b.pid, 5000);
+	H_EXPECT(a.from, m, 'r', 20000);
+	t_info("attacker: %lld registers, %lld EAGAIN, %lld pinned and %lld unpinned kept, %lld failed "
+	       "otherwise (first: %s)", (long long)m.v[0], (long long)m.v[1], (long long)m.v[2],
+	       (long long)m.v[3], (long long)m.v[4], t_errname((int)m.v[5]));
+	CHECK_CHILD_OK(a.pid, 10000);
+	CHECK_LT(waited, 2 * CEILING_MS + SLACK_MS);
+	close(fd);
+}
+
+int main(void)
+{
+	struct nl_stats base;
+
+	t_watchdog(120);
+	h_need_root();
+	if (!h_dax_dir("xfs"))
+		t_skip("no xfs DAX mount ($MRLEASE_XFS)");
+	CHECK_OK(h_param_set("max_break_timeout_ms", CEILING_MS));
+	h_stats(&base);
+	h_each_fs(xfs_case);
+	H_CHECK_STATS(&base);
+	t_pass();
+}
