@@ -16,8 +16,12 @@
  *     leased DAX files;
  *   - a netlink thread dumps, gets, revokes and reads the stats;
  * and around it a foreign breaker process truncating, punching and writing
- * the same files, and a victim process holding pinned leases on them that
- * never acks and is SIGKILLed (and restarted) at random.
+ * the same files, a victim process holding pinned leases on them that
+ * never acks and is SIGKILLed (and restarted) at random, and, on the XFS
+ * file, a flipper process registering and unregistering a lease (with its
+ * layout lease) as fast as it can while a scribbler process writes the file
+ * in a tight loop, so that lm_break keeps meeting leases being torn down
+ * (issue 10's first defect).
  *
  * Afterwards: every lease unregistered and the contexts closed, the global
  * lease and pinned-page counters (netlink) back where they were, VmPin 0,
@@ -81,6 +85,7 @@ static struct {
 	int nleases;
 	char dax_path[2][256];
 	int ndax;
+	int xfs;		/* index of the XFS file in dax_path, or -1 */
 	atomic_int unexpected;
 	struct nl_stats base;
 	int dax_mode;		/* $MRLEASE_STRESS_DAX: 2 all leases, 1 no pinned ones, 0 none on DAX */
@@ -97,6 +102,8 @@ static struct fsops {
 	_Atomic int64_t since_ns[2];
 	_Atomic int op[2];		/* what: see op_names */
 	atomic_ulong foreign_ops;
+	atomic_ulong flips;		/* flipper: register + unregister */
+	atomic_ulong scribbles;		/* scribbler: writes */
 } *F;
 
 static const char *const op_names[] = { "?", "truncate", "hole punch", "write", "rewrite" };
@@ -112,7 +119,8 @@ static void fs_op(int who, int op)
 #define COUNTERS(X) X(registers) X(register_fails) X(unregisters) X(restores) X(restore_fails) \
 	X(queries) X(events) X(acks) X(ack_fails) X(no_acks) X(munmaps) X(mremaps) X(madvises) X(mprotects) \
 	X(cow_writes) X(forks) X(truncates) X(punches) X(rewrites) X(victim_kills) \
-	X(nl_dumps) X(nl_gets) X(nl_requests) X(nl_revokes) X(status_reads) X(pin_races) X(foreign_ops)
+	X(nl_dumps) X(nl_gets) X(nl_requests) X(nl_revokes) X(status_reads) X(pin_races) X(foreign_ops) \
+	X(flips) X(scribbles)
 #define DECL(n) atomic_ulong n;
 static struct { COUNTERS(DECL) } C;
 #define INC(n) atomic_fetch_add(&C.n, 1)
@@ -657,6 +665,55 @@ static void foreign_breaker(void)
 	}
 }
 
+/* The XFS file's index in S.dax_path, or -1. */
+static int xfs_index(void)
+{
+	return S.xfs;
+}
+
+/*
+ * Register and unregister a lease on a page of the XFS file, as fast as we
+ * can: each takes and gives back a layout lease, which the scribbler's
+ * writes keep breaking.  A teardown that let lm_break re-queue work on a
+ * lease being freed panicked the kernel within seconds.
+ */
+static void flipper(void)
+{
+	int ctx, fd = open(S.dax_path[xfs_index()], O_RDWR | O_CLOEXEC);
+	char *map;
+
+	prctl(PR_SET_NAME, "mrl-flipper");
+	if (fd < 0)
+		_exit(1);
+	map = mmap(NULL, PG(4), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		_exit(1);
+	ctx = mrl_ctx();
+	for (;;) {
+		struct mrlease_register l;
+
+		if (!mrl_register(ctx, map + PG(rnd(4)), t_pg, 0, 0, 1000, &l))
+			mrl_unregister(ctx, l.id);
+		F->flips++;
+	}
+}
+
+static void scribbler(void)
+{
+	int fd = open(S.dax_path[xfs_index()], O_RDWR | O_CLOEXEC);
+
+	prctl(PR_SET_NAME, "mrl-scribbler");
+	if (fd < 0)
+		_exit(1);
+	for (;;) {
+		if (pwrite(fd, "s", 1, (off_t)PG(rnd(4)) + 100) != 1)
+			_exit(2);
+		F->scribbles++;
+		if (!rnd(8))
+			sleep_us(rnd(2000));
+	}
+}
+
 /* Hold pinned leases on the DAX files and on anonymous memory, never ack. */
 static void victim(void)
 {
@@ -878,7 +935,7 @@ int main(void)
 	const char *env;
 	struct nl nl;
 	struct nl_stats st;
-	pid_t breaker = -1, vict;
+	pid_t breaker = -1, vict, flip = -1, scribble = -1;
 	int64_t t0, next_kill, last_progress = t_now_ns();
 	unsigned long last_ops = 0;
 	char refcnt[32];
@@ -923,15 +980,22 @@ int main(void)
 	r = open_dax("MRLEASE_EXT4", "ext4");
 	if (r >= 0)
 		add_slot(K_DAX, r, "ext4", DAX_PAGES);
+	S.xfs = -1;
 	r = open_dax("MRLEASE_XFS", "xfs");
-	if (r >= 0)
+	if (r >= 0) {
+		S.xfs = S.ndax - 1;
 		add_slot(K_DAX, r, "xfs", DAX_PAGES);
+	}
 	if (!S.ndax)
 		t_info("no DAX mounts ($MRLEASE_EXT4, $MRLEASE_XFS): anonymous and shared memory only");
 
 	if (S.ndax)
 		breaker = spawn(foreign_breaker, 100);
 	vict = spawn(victim, 200);
+	if (xfs_index() >= 0) {
+		flip = spawn(flipper, 400);
+		scribble = spawn(scribbler, 500);
+	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (pthread_create(&th[i], NULL, fns[i], (void *)(intptr_t)(i + 1)))
 			t_fail("pthread_create: %s", t_errname(errno));
@@ -983,6 +1047,12 @@ int main(void)
 		kill(breaker, SIGKILL);
 		reap(breaker, "the foreign breaker");
 	}
+	if (flip > 0) {
+		kill(flip, SIGKILL);
+		reap(flip, "the flipper");
+		kill(scribble, SIGKILL);
+		reap(scribble, "the scribbler");
+	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		struct timespec ts;
 
@@ -1022,6 +1092,8 @@ int main(void)
 	for (int i = 0; i < S.ndax; i++)
 		unlink(S.dax_path[i]);
 	C.foreign_ops = F->foreign_ops;
+	C.flips = F->flips;
+	C.scribbles = F->scribbles;
 
 #define PRINT(n) printf(" %s=%lu", #n, (unsigned long)C.n);
 	printf("stress ops:");
@@ -1031,7 +1103,8 @@ int main(void)
 	       (unsigned long)(C.registers + C.register_fails + C.unregisters + C.restores + C.restore_fails +
 			       C.queries + C.acks + C.ack_fails + C.munmaps + C.mremaps + C.madvises + C.mprotects +
 			       C.cow_writes + C.forks + C.truncates + C.punches + C.rewrites + C.victim_kills +
-			       C.nl_dumps + C.nl_gets + C.nl_requests + C.nl_revokes + C.foreign_ops),
+			       C.nl_dumps + C.nl_gets + C.nl_requests + C.nl_revokes + C.foreign_ops +
+			       C.flips + C.scribbles),
 	       (unsigned long)(st.breaks - S.base.breaks), (unsigned long)(st.acks - S.base.acks),
 	       (unsigned long)(st.revokes - S.base.revokes));
 	CHECK_EQ(S.unexpected, 0);

@@ -25,7 +25,7 @@ set -euo pipefail
 # Modules /init loads; a trailing ? marks ones that not every kernel has as modules (7.x: ext4, xfs and rxe
 # call the built-in crc32c/crc32 library instead of the crypto API's crc32c_generic/crc32_generic).
 KMODS=(libnvdimm nfit nd_btt nd_pmem dax_pmem dax_pmem_core\? device_dax\?
-	jbd2 mbcache crc16 crc32c_generic\? ext4 libcrc32c\? xfs)
+	jbd2 mbcache crc16 crc32c_generic\? ext4 libcrc32c\? xfs fuse\? zram\?)
 BINS=(busybox ndctl daxctl\? mke2fs mkfs.xfs xfs_io fallocate bash jq /sbin/ip\?)
 
 RDMA_KMODS=(crc32_generic\? veth ib_uverbs rdma_rxe)
