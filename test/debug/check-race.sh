@@ -39,7 +39,9 @@
 #
 # must fail with a use-after-free (KASAN / ODEBUG / a NULL dereference in the timer softirq); the line
 # "check-race: first splat ..." says how fast (2026-12-02: "ODEBUG: free active ... timer_list hint:
-# mrl_lease_timeout_work" 1.8-2.7 s after 85-hostile-destroy-race started). If the patch no longer applies to module/lease.c, redo it:
+# mrl_lease_timeout_work" 1.8-2.7 s after 85-hostile-destroy-race started; with the hostile tests and
+# trinity left out, MRLEASE_RACE_HOSTILE=0 MRLEASE_RACE_TRINITY=0, the stress test's flipper and scribbler
+# alone: 5.6 s after 97-stress started). If the patch no longer applies to module/lease.c, redo it:
 # move the cancel_*_sync() calls of mrl_lease_destroy() back above the spin_lock() that makes the
 # lease DYING (as at commit 5a69dc6) and put mrl_race_window("destroy: cancelled, not DYING", false)
 # between them.
