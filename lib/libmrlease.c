@@ -21,6 +21,8 @@ struct mrlease_ctx {
 	int fd;
 	const volatile struct mrlease_status *status;
 	size_t status_len;
+	const volatile uint64_t *words;	/* NULL: the module has none for us */
+	size_t words_len;
 };
 
 static int neg_errno(void)
@@ -30,14 +32,15 @@ static int neg_errno(void)
 
 MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 {
+	const uint64_t base = MRLEASE_FEATURE_PIN | MRLEASE_FEATURE_STATUS_PAGE |
+			      MRLEASE_FEATURE_WAIT_SELF;
 	struct mrlease_api api = {
 		.api = MRLEASE_API,
-		.features = MRLEASE_FEATURE_PIN | MRLEASE_FEATURE_STATUS_PAGE |
-			    MRLEASE_FEATURE_WAIT_SELF,
+		.features = base | MRLEASE_FEATURE_VALID_WORDS,
 	};
 	struct mrlease_ctx *ctx;
 	long page = sysconf(_SC_PAGESIZE);
-	void *status;
+	void *status, *words;
 	int ret;
 
 	if (!ctxp || flags)
@@ -50,10 +53,16 @@ MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 		ret = neg_errno();
 		goto free_ctx;
 	}
-	if (ioctl(ctx->fd, MRLEASE_IOC_API, &api)) {
-		ret = neg_errno();
-		goto close_fd;
+	ret = ioctl(ctx->fd, MRLEASE_IOC_API, &api) ? neg_errno() : 0;
+	/* A module older than the validity words refuses the unknown bit. */
+	if (ret == -EINVAL) {
+		memset(&api, 0, sizeof(api));
+		api.api = MRLEASE_API;
+		api.features = base;
+		ret = ioctl(ctx->fd, MRLEASE_IOC_API, &api) ? neg_errno() : 0;
 	}
+	if (ret)
+		goto close_fd;
 	ctx->status_len = page > 0 ? (size_t)page : 4096;
 	status = mmap(NULL, ctx->status_len, PROT_READ, MAP_SHARED, ctx->fd, 0);
 	if (status == MAP_FAILED) {
@@ -61,6 +70,16 @@ MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 		goto close_fd;
 	}
 	ctx->status = status;
+	/* Without the words, mrlease_valid() says "not valid": still correct. */
+	if ((api.features & MRLEASE_FEATURE_VALID_WORDS) && api.words_size) {
+		words = mmap(NULL, api.words_size, PROT_READ, MAP_SHARED,
+			     ctx->fd, (off_t)ctx->status_len *
+				      MRLEASE_MMAP_WORDS_PGOFF);
+		if (words != MAP_FAILED) {
+			ctx->words = words;
+			ctx->words_len = api.words_size;
+		}
+	}
 	*ctxp = ctx;
 	return 0;
 
@@ -76,6 +95,8 @@ MRLEASE_EXPORT void mrlease_close(struct mrlease_ctx *ctx)
 	if (!ctx)
 		return;
 	munmap((void *)ctx->status, ctx->status_len);
+	if (ctx->words)
+		munmap((void *)ctx->words, ctx->words_len);
 	close(ctx->fd);
 	free(ctx);
 }
@@ -85,11 +106,24 @@ MRLEASE_EXPORT int mrlease_get_fd(const struct mrlease_ctx *ctx)
 	return ctx ? ctx->fd : -EINVAL;
 }
 
-MRLEASE_EXPORT int mrlease_register_timeout(struct mrlease_ctx *ctx,
-					    const void *addr, size_t len,
-					    uint64_t cookie, unsigned int flags,
-					    unsigned int timeout_ms,
-					    uint64_t *id)
+/* Where the word of a lease is, if the module gave it one. */
+static void set_valid(const struct mrlease_ctx *ctx, uint32_t word,
+		      uint64_t token, struct mrlease_valid *valid)
+{
+	valid->word = NULL;
+	valid->token = 0;
+	if (!ctx->words || word == MRLEASE_NO_WORD || !token ||
+	    word >= ctx->words_len / sizeof(uint64_t))
+		return;
+	valid->word = &ctx->words[word];
+	valid->token = token;
+}
+
+MRLEASE_EXPORT int mrlease_register_valid(struct mrlease_ctx *ctx,
+					  const void *addr, size_t len,
+					  uint64_t cookie, unsigned int flags,
+					  unsigned int timeout_ms, uint64_t *id,
+					  struct mrlease_valid *valid)
 {
 	struct mrlease_register reg = {
 		.addr = (uintptr_t)addr,
@@ -104,7 +138,19 @@ MRLEASE_EXPORT int mrlease_register_timeout(struct mrlease_ctx *ctx,
 	if (ioctl(ctx->fd, MRLEASE_IOC_REGISTER, &reg))
 		return neg_errno();
 	*id = reg.id;
+	if (valid)
+		set_valid(ctx, reg.word, reg.token, valid);
 	return 0;
+}
+
+MRLEASE_EXPORT int mrlease_register_timeout(struct mrlease_ctx *ctx,
+					    const void *addr, size_t len,
+					    uint64_t cookie, unsigned int flags,
+					    unsigned int timeout_ms,
+					    uint64_t *id)
+{
+	return mrlease_register_valid(ctx, addr, len, cookie, flags,
+				      timeout_ms, id, NULL);
 }
 
 MRLEASE_EXPORT int mrlease_register(struct mrlease_ctx *ctx, const void *addr,
@@ -126,7 +172,13 @@ MRLEASE_EXPORT int mrlease_unregister(struct mrlease_ctx *ctx, uint64_t id)
 /* The fast-path check: one load from the kernel's read-only status page. */
 MRLEASE_EXPORT bool mrlease_pending(const struct mrlease_ctx *ctx)
 {
-	return __atomic_load_n(&ctx->status->pending, __ATOMIC_RELAXED) != 0;
+	return mrlease_status_pending(ctx->status);
+}
+
+MRLEASE_EXPORT const volatile struct mrlease_status *
+mrlease_get_status(const struct mrlease_ctx *ctx)
+{
+	return ctx ? ctx->status : NULL;
 }
 
 MRLEASE_EXPORT int mrlease_get_event(struct mrlease_ctx *ctx,
@@ -163,8 +215,9 @@ MRLEASE_EXPORT int mrlease_ack_event(struct mrlease_ctx *ctx,
 	return 0;
 }
 
-MRLEASE_EXPORT int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
-				   uint64_t *generation)
+MRLEASE_EXPORT int mrlease_restore_valid(struct mrlease_ctx *ctx,
+					 uint64_t id, uint64_t *generation,
+					 struct mrlease_valid *valid)
 {
 	struct mrlease_restore res = { .id = id };
 
@@ -174,7 +227,16 @@ MRLEASE_EXPORT int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
 		return neg_errno();
 	if (generation)
 		*generation = res.generation;
+	/* The word stays the lease's; only its token changes. */
+	if (valid && valid->word)
+		valid->token = res.token;
 	return 0;
+}
+
+MRLEASE_EXPORT int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
+				   uint64_t *generation)
+{
+	return mrlease_restore_valid(ctx, id, generation, NULL);
 }
 
 MRLEASE_EXPORT int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,

@@ -59,6 +59,46 @@ int mrlease_register_timeout(struct mrlease_ctx *ctx, const void *addr,
 int mrlease_unregister(struct mrlease_ctx *ctx, uint64_t id);
 
 bool mrlease_pending(const struct mrlease_ctx *ctx);
+
+/*
+ * The same check without a call: mrlease_get_status() once, then
+ * mrlease_status_pending() on the fast path (one load).
+ */
+const volatile struct mrlease_status *
+mrlease_get_status(const struct mrlease_ctx *ctx);
+
+static inline bool
+mrlease_status_pending(const volatile struct mrlease_status *status)
+{
+	return __atomic_load_n(&status->pending, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * "Is this lease still valid?" in one load, for a registration cache that
+ * asks on every hit: register (and restore) with the _valid variants, keep
+ * the struct mrlease_valid in the cache entry, and call mrlease_valid().
+ * It is true while the lease is ARMED (the module clears the word before it
+ * reports a break); false once it broke, was revoked or unregistered, and
+ * always false where the module gives the lease no word (an older module,
+ * or more leases than words): then rely on the events alone.
+ */
+struct mrlease_valid {
+	const volatile uint64_t *word;	/* NULL: no word */
+	uint64_t token;
+};
+
+int mrlease_register_valid(struct mrlease_ctx *ctx, const void *addr,
+			   size_t len, uint64_t cookie, unsigned int flags,
+			   unsigned int timeout_ms, uint64_t *id,
+			   struct mrlease_valid *valid);
+int mrlease_restore_valid(struct mrlease_ctx *ctx, uint64_t id,
+			  uint64_t *generation, struct mrlease_valid *valid);
+
+static inline bool mrlease_valid(const struct mrlease_valid *valid)
+{
+	return valid->word &&
+	       __atomic_load_n(valid->word, __ATOMIC_ACQUIRE) == valid->token;
+}
 int mrlease_get_event(struct mrlease_ctx *ctx, struct mrlease_event *ev);
 int mrlease_ack_event(struct mrlease_ctx *ctx, const struct mrlease_event *ev);
 int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,

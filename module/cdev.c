@@ -63,6 +63,7 @@ static int mrl_release(struct inode *inode, struct file *file)
 	struct mrl_ctx *ctx = file->private_data;
 
 	mrl_lease_destroy_all(ctx);
+	mrl_words_free(ctx);
 	mrl_user_put(ctx->user);
 	put_pid(ctx->owner);
 	put_pid_ns(ctx->pid_ns);
@@ -87,14 +88,18 @@ static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
 	mutex_lock(&ctx->mutex);
 	if (ctx->api_done)
 		ret = -EBUSY;
-	else if (api->api != MRLEASE_API ||
+	else if (api->api != MRLEASE_API || api->reserved ||
 		 api->features & ~MRLEASE_FEATURE_ALL)
 		ret = -EINVAL;
+	if (!ret && (api->features & MRLEASE_FEATURE_VALID_WORDS) &&
+	    !ctx->word_pages)
+		ret = mrl_words_init(ctx);
 	if (!ret) {
 		ctx->features = api->features;
 		api->supported = MRLEASE_FEATURE_ALL;
 		api->event_size = sizeof(struct mrlease_event);
 		api->status_size = sizeof(struct mrlease_status);
+		api->words_size = ctx->word_pages ? mrl_words_size(ctx) : 0;
 		/* Publish the features before the handshake is seen done. */
 		smp_store_release(&ctx->api_done, true);
 	}
@@ -108,8 +113,14 @@ static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
  */
 #define MRL_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
-/* The first version of struct mrlease_query ended before @hold. */
+/* The first versions of the structures that grew. */
 static_assert(offsetof(struct mrlease_query, hold) == MRLEASE_QUERY_SIZE_VER0);
+static_assert(offsetof(struct mrlease_api, words_size) ==
+	      MRLEASE_API_SIZE_VER0);
+static_assert(offsetof(struct mrlease_register, token) ==
+	      MRLEASE_REGISTER_SIZE_VER0);
+static_assert(offsetof(struct mrlease_restore, token) ==
+	      MRLEASE_RESTORE_SIZE_VER0);
 
 union mrl_ioc_arg {
 	struct mrlease_api api;
@@ -132,9 +143,11 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (MRL_IOC_BASE(cmd)) {
 	case MRL_IOC_BASE(MRLEASE_IOC_API):
 		ksize = sizeof(u.api);
+		minsize = MRLEASE_API_SIZE_VER0;
 		break;
 	case MRL_IOC_BASE(MRLEASE_IOC_REGISTER):
 		ksize = sizeof(u.reg);
+		minsize = MRLEASE_REGISTER_SIZE_VER0;
 		break;
 	case MRL_IOC_BASE(MRLEASE_IOC_UNREGISTER):
 	case MRL_IOC_BASE(MRLEASE_IOC_ACK):
@@ -142,6 +155,7 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case MRL_IOC_BASE(MRLEASE_IOC_RESTORE):
 		ksize = sizeof(u.res);
+		minsize = MRLEASE_RESTORE_SIZE_VER0;
 		break;
 	case MRL_IOC_BASE(MRLEASE_IOC_QUERY):
 		ksize = sizeof(u.query);
@@ -245,18 +259,29 @@ static int mrl_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mrl_ctx *ctx = file->private_data;
 
+	int ret;
+
 	if (!mrl_api_done(ctx))
 		return -EBADFD;
-	if (!(ctx->features & MRLEASE_FEATURE_STATUS_PAGE))
-		return -EOPNOTSUPP;
-	if (vma->vm_pgoff || vma_pages(vma) != 1)
-		return -EINVAL;
-	if (vma->vm_flags & VM_WRITE)
-		return -EPERM;
+	if (vma->vm_pgoff == MRLEASE_MMAP_WORDS_PGOFF) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EPERM;
+		ret = mrl_words_mmap(ctx, vma);
+	} else {
+		if (!(ctx->features & MRLEASE_FEATURE_STATUS_PAGE))
+			return -EOPNOTSUPP;
+		if (vma->vm_pgoff || vma_pages(vma) != 1)
+			return -EINVAL;
+		if (vma->vm_flags & VM_WRITE)
+			return -EPERM;
+		vma->vm_ops = &mrl_status_vm_ops;
+		ret = 0;
+	}
 	/* Read-only for good: no mprotect(PROT_WRITE), no private COW copy. */
-	mrl_compat_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
-	vma->vm_ops = &mrl_status_vm_ops;
-	return 0;
+	if (!ret)
+		mrl_compat_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP,
+					VM_MAYWRITE);
+	return ret;
 }
 
 static const struct file_operations mrl_fops = {

@@ -72,6 +72,7 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
 
 	lockdep_assert_held(&ctx->lock);
 	lease->state = state;
+	mrl_word_clear(lease);
 	mrl_event_dequeue(ctx, lease);
 	if (was_broken) {
 		WRITE_ONCE(ctx->status->broken, ctx->status->broken - 1);
@@ -224,6 +225,8 @@ void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
 		return;
 
 	lease->state = MRLEASE_STATE_BROKEN;
+	/* Before anyone can learn of the break: the record, the breaker. */
+	mrl_word_clear(lease);
 	mrl_race_window("break: BROKEN, work not queued", true);
 	lease->breaks++;
 	lease->last_break_ns = ktime_get_real_ns();
@@ -333,6 +336,9 @@ static void mrl_lease_verify_end(struct mrl_lease *lease)
 	if (!lease->verify_pending)
 		return;
 	lease->verify_pending = false;
+	/* Nothing changed after all: valid again, with the same token. */
+	if (lease->state == MRLEASE_STATE_ARMED)
+		mrl_word_set(lease);
 	mrl_event_verify_end(lease->ctx);
 }
 
@@ -364,6 +370,8 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 		return true;
 	}
 	lease->verify_pending = true;
+	/* Not valid while we do not know: a cache hit would send DMA there. */
+	mrl_word_clear(lease);
 	mrl_event_verify_begin(lease->ctx);
 	lease->verify_reason = reason;
 	lease->verify_start = start;
@@ -744,6 +752,7 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		    lease->pins == pins) {
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;
+			mrl_word_arm(lease);
 			armed = true;
 		}
 		if (!armed)
@@ -803,6 +812,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	cancel_work_sync(&lease->ntf_work);
 	path_put(&path);
 	mrl_layout_detach(lease);
+	mrl_words_put(ctx, lease);
 
 	if (published) {
 		list_del(&lease->ctx_node);
@@ -833,7 +843,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	u32 id;
 	int ret;
 
-	if (reg->flags & ~MRLEASE_REG_ALL)
+	if (reg->flags & ~MRLEASE_REG_ALL || reg->reserved)
 		return -EINVAL;
 	if (((reg->flags & MRLEASE_REG_PIN) &&
 	     !(ctx->features & MRLEASE_FEATURE_PIN)) ||
@@ -880,10 +890,13 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	if (ret)
 		goto free_lease;
 	lease->id = id;
+	ret = mrl_words_get(ctx, lease);
+	if (ret)
+		goto release_id;
 	ret = mmu_interval_notifier_insert(&lease->notifier, ctx->mm, start,
 					   end - start, &mrl_notifier_ops);
 	if (ret)
-		goto release_id;
+		goto put_word;
 	ctx->nr_leases++;
 
 	ret = mrl_lease_arm(ctx, lease);
@@ -896,10 +909,16 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	atomic64_inc(&mrl_stats.registers);
 	reg->id = id;
 	reg->generation = lease->generation;
+	spin_lock(&ctx->lock);
+	reg->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
+	spin_unlock(&ctx->lock);
+	reg->word = lease->word;
 	mrl_netlink_notify(lease, MRLEASE_NTF_REGISTER);
 	mutex_unlock(&ctx->mutex);
 	return 0;
 
+put_word:
+	mrl_words_put(ctx, lease);
 release_id:
 	mrl_registry_remove(id);
 free_lease:
@@ -1017,6 +1036,7 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	}
 	spin_lock(&ctx->lock);
 	lease->restores++;
+	res->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
 	spin_unlock(&ctx->lock);
 	atomic64_inc(&mrl_stats.restores);
 	res->generation = lease->generation;

@@ -6,6 +6,7 @@
 #ifndef MRLEASE_INTERNAL_H
 #define MRLEASE_INTERNAL_H
 
+#include <linux/idr.h>
 #include <linux/mmu_notifier.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
@@ -67,6 +68,12 @@ struct mrl_ctx {
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
 	struct mrlease_status *status;	/* the page user space maps */
+
+	/* Validity words (words.c); NULL/0 without the feature. */
+	struct page **word_pages;	/* published with release */
+	u32 words_max;
+	struct ida word_ida;		/* under mutex */
+	u64 next_token;			/* under lock */
 };
 
 /*
@@ -125,6 +132,8 @@ struct mrl_lease {
 	u32 timeout_ms;
 	unsigned long start, end;	/* page aligned, end exclusive */
 	u64 cookie;
+	u32 word;			/* validity word or MRLEASE_NO_WORD */
+	u64 token;			/* its value while ARMED, under lock */
 
 	/* Filled at each arm, under ctx->mutex and ctx->lock. */
 	u32 backing;			/* of the first page */
@@ -182,6 +191,17 @@ struct mrl_stats {
 };
 
 extern struct mrl_stats mrl_stats;
+
+/* words.c */
+int mrl_words_init(struct mrl_ctx *ctx);
+u32 mrl_words_size(const struct mrl_ctx *ctx);
+void mrl_words_free(struct mrl_ctx *ctx);
+int mrl_words_get(struct mrl_ctx *ctx, struct mrl_lease *lease);
+void mrl_words_put(struct mrl_ctx *ctx, struct mrl_lease *lease);
+void mrl_word_arm(struct mrl_lease *lease);
+void mrl_word_set(struct mrl_lease *lease);
+void mrl_word_clear(struct mrl_lease *lease);
+int mrl_words_mmap(struct mrl_ctx *ctx, struct vm_area_struct *vma);
 
 /* cdev.c */
 int mrl_cdev_init(void);

@@ -16,7 +16,9 @@ int main(void)
 
 	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EPERM);
 	CHECK_SYSERR(mmap(NULL, 2 * t_pg, PROT_READ, MAP_SHARED, fd, 0), EINVAL);
-	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, (off_t)t_pg), EINVAL);
+	/* (Page 1 on is the validity word area: 42-valid-words.) */
+	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, (off_t)PG(2)), EINVAL);
+	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 1), EINVAL);
 
 	p = CHECK_SYS(mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 0));
 	CHECK_SYSERR(mprotect(p, t_pg, PROT_READ | PROT_WRITE), EACCES);

@@ -561,14 +561,16 @@ static inline int mrl_ack(int fd, uint64_t id, uint64_t generation)
 	return t_ioctl(fd, MRLEASE_IOC_ACK, &ref);
 }
 
-/* Restore lease @l, updating l->generation on success. */
+/* Restore lease @l, updating l->generation and l->token on success. */
 static inline int mrl_restore_once(int fd, struct mrlease_register *l)
 {
 	struct mrlease_restore r = { .id = l->id };
 	int ret = t_ioctl(fd, MRLEASE_IOC_RESTORE, &r);
 
-	if (!ret)
+	if (!ret) {
 		l->generation = r.generation;
+		l->token = r.token;
+	}
 	return ret;
 }
 

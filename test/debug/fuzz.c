@@ -138,10 +138,11 @@ static bool mapped_from_device(const void *addr)
 
 /* ---- worker state ----------------------------------------------------- */
 
-struct ctx { int fd; bool api; uint64_t features; };
+/* words_size: of the validity word area, 0 if unknown (a first-version handshake). */
+struct ctx { int fd; bool api; uint64_t features; uint32_t words_size; };
 struct lease { uint64_t id, gen; int ctx; };
 struct area { char *addr; size_t pages; int fd; bool dax; };
-struct map { void *addr; size_t len; int prot; char how[64]; };
+struct map { void *addr; size_t len; int prot; bool words; char how[64]; };
 
 static struct {
 	struct ctx ctx[MAX_CTX];
@@ -185,6 +186,7 @@ static int ctx_open(int i)
 		if (!ioctl(c->fd, MRLEASE_IOC_API, &a)) {
 			c->api = true;
 			c->features = a.features;
+			c->words_size = a.words_size;
 		}
 	}
 	return 0;
@@ -350,6 +352,7 @@ static void fill_arg(int which, union arg *u)
 	case 0:
 		u->api.api = one_in(5) ? interesting64() : MRLEASE_API;
 		u->api.features = one_in(3) ? r64() : MRLEASE_FEATURE_ALL & r64();
+		u->api.reserved = one_in(10) ? (uint32_t)r64() : 0;
 		break;
 	case 1: {
 		static const uint32_t fl[] = { 0, MRLEASE_REG_PIN, MRLEASE_REG_WAIT_SELF, MRLEASE_REG_ALL };
@@ -370,7 +373,10 @@ static void fill_arg(int which, union arg *u)
 		if (one_in(8)) {
 			u->reg.id = r64();
 			u->reg.generation = r64();
+			u->reg.token = r64();
+			u->reg.word = (uint32_t)r64();
 		}
+		u->reg.reserved = one_in(10) ? (uint32_t)r64() : 0;
 		break;
 	}
 	case 2:
@@ -403,9 +409,23 @@ static const size_t ksizes[] = {
 
 /* The first version of each structure: anything shorter is -EINVAL. */
 static const size_t minsizes[] = {
-	sizeof(struct mrlease_api), sizeof(struct mrlease_register), sizeof(struct mrlease_lease_ref),
-	sizeof(struct mrlease_lease_ref), sizeof(struct mrlease_restore), MRLEASE_QUERY_SIZE_VER0,
+	MRLEASE_API_SIZE_VER0, MRLEASE_REGISTER_SIZE_VER0, sizeof(struct mrlease_lease_ref),
+	sizeof(struct mrlease_lease_ref), MRLEASE_RESTORE_SIZE_VER0, MRLEASE_QUERY_SIZE_VER0,
 };
+
+/*
+ * The value of the field at @f of @u as the kernel sees it when the caller's
+ * structure is @usize bytes (the rest zero-extended).
+ */
+static uint32_t seen_u32(const uint32_t *f, const union arg *u, size_t usize)
+{
+	size_t off = (size_t)((const char *)f - (const char *)u);
+	uint32_t v = 0;
+
+	if (usize > off)
+		memcpy(&v, f, usize - off < sizeof(v) ? usize - off : sizeof(v));
+	return v;
+}
 
 /* What the argument checks alone make of this call (0 = beyond them). */
 static int expected_early(int ci, int which, unsigned int cmd, size_t usize, bool ptr_ok, bool tail_zero,
@@ -428,11 +448,12 @@ static int expected_early(int ci, int which, unsigned int cmd, size_t usize, boo
 	case 0:
 		if (c->api)
 			return EBUSY;
-		if (u->api.api != MRLEASE_API || (u->api.features & ~MRLEASE_FEATURE_ALL))
+		if (u->api.api != MRLEASE_API || (u->api.features & ~MRLEASE_FEATURE_ALL) ||
+		    seen_u32(&u->api.reserved, u, usize))
 			return EINVAL;
 		break;
 	case 1:
-		if (u->reg.flags & ~MRLEASE_REG_ALL)
+		if ((u->reg.flags & ~MRLEASE_REG_ALL) || seen_u32(&u->reg.reserved, u, usize))
 			return EINVAL;
 		break;
 	case 2:
@@ -573,6 +594,7 @@ static void fuzz_ioctl(void)
 	case 0:
 		c->api = true;
 		c->features = u.api.features;
+		c->words_size = u.api.words_size;
 		break;
 	case 1:
 		if (!u.reg.id || u.reg.id > 0xffffffffULL)
@@ -696,6 +718,7 @@ static void fuzz_mmap(void)
 				       MAP_SHARED | MAP_NORESERVE };
 	int ci = pick_ctx(), prot = (int)rnd(8), flags = flagset[rnd(8)];
 	struct ctx *c = &W.ctx[ci];
+	bool words;
 	size_t len;
 	off_t off;
 	void *at = NULL, *p;
@@ -714,7 +737,8 @@ static void fuzz_mmap(void)
 			}
 			if (mremap(m->addr, m->len, m->len + t_pg, 0) != MAP_FAILED)
 				violation("the status page mapping grew");
-			if ((m->prot & PROT_READ) &&
+			/* (A word page no word lives on is a hole: SIGBUS.) */
+			if ((m->prot & PROT_READ) && !m->words &&
 			    ((const volatile struct mrlease_status *)m->addr)->reserved[4])
 				violation("status page reserved bytes not zero");
 		} else {
@@ -751,7 +775,10 @@ static void fuzz_mmap(void)
 	}
 	if (prot & PROT_WRITE)
 		violation("writable mmap (prot %#x flags %#x) of /dev/mrlease succeeded", prot, flags);
-	if (len > t_pg || off)
+	/* The validity words: page 1 on, up to the area's size. */
+	words = off == (off_t)(t_pg * MRLEASE_MMAP_WORDS_PGOFF) &&
+		(c->features & MRLEASE_FEATURE_VALID_WORDS) && (!c->words_size || len <= c->words_size);
+	if ((len > t_pg || off) && !words)
 		violation("mmap of %#zx bytes at offset %#llx succeeded", len, (long long)off);
 	if (at) {	/* leave the reservation intact */
 		scratch_reset();
@@ -760,7 +787,7 @@ static void fuzz_mmap(void)
 	if (W.nmaps < MAX_MAPS) {
 		struct map *m = &W.maps[W.nmaps++];
 
-		*m = (struct map){ p, len, prot, "" };
+		*m = (struct map){ p, len, prot, words, "" };
 		snprintf(m->how, sizeof(m->how), "flags %#x len %#zx iter %llu", flags, len,
 			 (unsigned long long)P->iter);
 	}

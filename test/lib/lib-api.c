@@ -6,7 +6,9 @@
  * -EMFILE, -EUSERS), unregister, pending, get_event (-EAGAIN, the record's
  * fields), ack_event (-EINVAL, -ESTALE, -ENOENT; REVOKED and a late ack
  * count as done), restore (-EBUSY, -EFAULT, -EPERM, -ENOENT, the new
- * generation), query, and the three string helpers.
+ * generation), query, the three string helpers, and the one-load checks
+ * (mrlease_get_status, mrlease_status_pending, mrlease_register_valid,
+ * mrlease_restore_valid, mrlease_valid).
  */
 #include "harness.h"
 
@@ -436,10 +438,53 @@ static void test_strings(void)
 	CHECK(!strcmp(mrlease_state_str(0), "unknown"));
 }
 
+/*
+ * The one-load checks: mrlease_status_pending() agrees with
+ * mrlease_pending(); mrlease_valid() is true while the lease is armed,
+ * false from the break on (the word is cleared before madvise() returns),
+ * true again after restore_valid(), false after unregister; a NULL valid is
+ * accepted.
+ */
+static void test_valid(void)
+{
+	const volatile struct mrlease_status *st = mrlease_get_status(ctx);
+	struct mrlease_valid v, v2;
+	char *m = t_anon(2);
+	uint64_t id, id2, gen, token;
+
+	CHECK(st != NULL);
+	CHECK(mrlease_get_status(NULL) == NULL);
+	CHECK(!mrlease_status_pending(st));
+	CHECK_ERR(mrlease_register_valid(NULL, m, 4096, 1, 0, 0, &id, &v), EINVAL);
+	CHECK_OK(mrlease_register_valid(ctx, m, 4096, 1, 0, 0, &id, &v));
+	CHECK(v.word != NULL);
+	CHECK_NE(v.token, 0);
+	CHECK(mrlease_valid(&v));
+	CHECK_OK(mrlease_register_valid(ctx, m + 4096, 4096, 2, 0, 0, &id2, NULL));
+	CHECK_SYS(madvise(m, 4096, MADV_DONTNEED));
+	CHECK(!mrlease_valid(&v));
+	CHECK(mrlease_status_pending(st));
+	CHECK(mrlease_pending(ctx));
+	get_event(ctx);
+	CHECK(!mrlease_status_pending(st));
+	token = v.token;
+	CHECK_OK(mrlease_restore_valid(ctx, id, &gen, &v));
+	CHECK(v.token > token);
+	CHECK(mrlease_valid(&v));
+	v2 = v;
+	v2.token = token;
+	CHECK(!mrlease_valid(&v2));		/* the old token is gone for good */
+	CHECK_OK(mrlease_unregister(ctx, id));
+	CHECK(!mrlease_valid(&v));
+	CHECK_OK(mrlease_unregister(ctx, id2));
+	munmap(m, 8192);
+}
+
 int main(void)
 {
 	test_open();
 	test_register();
+	test_valid();
 	test_cycle();
 	test_revoke();
 	test_foreign();

@@ -151,6 +151,25 @@
  * Writable mappings fail with -EPERM, oversized ones or a nonzero offset with
  * -EINVAL.
  *
+ * Validity words
+ * --------------
+ * "Is this lease still valid?" in one load, for a registration cache that
+ * asks on every hit (MRLEASE_FEATURE_VALID_WORDS).  With the feature,
+ * register gives each lease a word in a read-only array of __u64 that user
+ * space maps at page offset MRLEASE_MMAP_WORDS_PGOFF (mmap(NULL,
+ * api.words_size, PROT_READ, MAP_SHARED, fd, MRLEASE_MMAP_WORDS_PGOFF *
+ * page size)), and a token.  The word holds the token exactly while the
+ * lease is ARMED and no page-table check of it is running; the module
+ * clears it (0) before it queues the record of a break, before the
+ * breaker goes on, and when the lease is unregistered.  Restore arms the
+ * lease with a new token.  Tokens are never reused within a context, so an
+ * entry that kept a word and token of a lease since unregistered never sees
+ * its token again.  A context holding more leases than the area has words
+ * gets MRLEASE_NO_WORD for the rest.  Only the pages of words that were
+ * ever handed out are backed: touching others raises SIGBUS.  Mapping the
+ * area writable fails with -EPERM, beyond api.words_size with -EINVAL,
+ * without the feature with -EOPNOTSUPP.
+ *
  * ioctl argument structures
  * -------------------------
  * All fields are naturally aligned, without implicit padding.  Reserved
@@ -179,9 +198,16 @@
 #define MRLEASE_FEATURE_PIN		_BITULL(0) /* MRLEASE_REG_PIN */
 #define MRLEASE_FEATURE_STATUS_PAGE	_BITULL(1) /* mmap() of the status page */
 #define MRLEASE_FEATURE_WAIT_SELF	_BITULL(2) /* MRLEASE_REG_WAIT_SELF */
+#define MRLEASE_FEATURE_VALID_WORDS	_BITULL(3) /* per-lease validity words */
 #define MRLEASE_FEATURE_ALL		(MRLEASE_FEATURE_PIN |		\
 					 MRLEASE_FEATURE_STATUS_PAGE |	\
-					 MRLEASE_FEATURE_WAIT_SELF)
+					 MRLEASE_FEATURE_WAIT_SELF |	\
+					 MRLEASE_FEATURE_VALID_WORDS)
+
+/* mmap() page offset of the validity words (the status page is page 0). */
+#define MRLEASE_MMAP_WORDS_PGOFF	1
+/* A lease without a validity word. */
+#define MRLEASE_NO_WORD			0xffffffffU
 
 /**
  * struct mrlease_api - MRLEASE_IOC_API
@@ -191,6 +217,10 @@
  * @supported:	out: every feature this module supports.
  * @event_size:	out: sizeof(struct mrlease_event) of this module.
  * @status_size: out: size of struct mrlease_status of this module.
+ * @words_size:	out: with MRLEASE_FEATURE_VALID_WORDS, the size in bytes of
+ *		the validity word area (a multiple of the page size), else 0.
+ *		(Added in the second version of this structure.)
+ * @reserved:	must be 0.
  */
 struct mrlease_api {
 	__u64 api;
@@ -198,7 +228,11 @@ struct mrlease_api {
 	__u64 supported;
 	__u32 event_size;
 	__u32 status_size;
+	__u32 words_size;
+	__u32 reserved;
 };
+
+#define MRLEASE_API_SIZE_VER0		32
 
 /* Register flags. */
 #define MRLEASE_REG_PIN		_BITUL(0) /* pin the pages while ARMED/BROKEN */
@@ -219,6 +253,12 @@ struct mrlease_api {
  *		default 45000, like fs.lease-break-time), whatever was asked.
  * @id:		out: lease id, unique among all contexts, never 0.
  * @generation:	out: generation of the lease, bumped by each restore.
+ * @token:	out: with MRLEASE_FEATURE_VALID_WORDS, the value of the
+ *		lease's validity word while it is ARMED (never 0), else 0.
+ * @word:	out: index of that word in the area, or MRLEASE_NO_WORD.
+ * @reserved:	must be 0.
+ *		(@token, @word and @reserved were added in the second version
+ *		of this structure.)
  *
  * Errors: -EINVAL zero length, a range that wraps or reaches past the user
  * address space; -EFAULT part of the range is not mapped, or the id could not
@@ -242,7 +282,12 @@ struct mrlease_register {
 	__u32 timeout_ms;
 	__u64 id;
 	__u64 generation;
+	__u64 token;
+	__u32 word;
+	__u32 reserved;
 };
+
+#define MRLEASE_REGISTER_SIZE_VER0	48
 
 /**
  * struct mrlease_lease_ref - MRLEASE_IOC_UNREGISTER, MRLEASE_IOC_ACK
@@ -269,6 +314,8 @@ struct mrlease_lease_ref {
  * @flags:	in: must be 0.
  * @reserved:	must be 0.
  * @generation:	out: the new generation.
+ * @token:	out: the validity word's new value (see register), or 0.
+ *		(Added in the second version of this structure.)
  *
  * Errors: -EBUSY the lease is ARMED; -EFAULT the range is no longer fully
  * mapped, or the new generation could not be copied out (the lease is then
@@ -280,16 +327,19 @@ struct mrlease_lease_ref {
  * same file has not been acked yet (ack it, then retry), or a broken layout
  * lease on the file (of any context) was given back less than 200 ms ago
  * (so that the breaker goes first), or a truncate, hole punch or write of
- * the file is in progress, or a file lease on it is being broken (retry); -EOPNOTSUPP the range now holds pages
- * that cannot be pinned (a mapping replaced by another kind of memory);
- * register fails the same ways.
+ * the file is in progress, or a file lease on it is being broken (retry);
+ * -EOPNOTSUPP the range now holds pages that cannot be pinned (a mapping
+ * replaced by another kind of memory); register fails the same ways.
  */
 struct mrlease_restore {
 	__u64 id;
 	__u32 flags;
 	__u32 reserved;
 	__u64 generation;
+	__u64 token;
 };
+
+#define MRLEASE_RESTORE_SIZE_VER0	24
 
 /* Lease states, as in struct mrlease_query. */
 #define MRLEASE_STATE_ARMED	1
