@@ -81,7 +81,8 @@ demo:
 BENCH_LOG ?= $(or $(MRLEASE_CACHE),/var/cache/mrlease)/vm/bench-console.log
 bench:
 	$(MAKE) -C test bench
-	@status=0; test/rig/vm.sh --no-suite --no-load --run test/build/bench/run-bench.sh \
+	@status=0; test/rig/vm.sh --no-suite --no-load --test-timeout 1800 --timeout 2400 \
+		--run test/build/bench/run-bench.sh \
 		--bin $(CURDIR)/test/build/bench/mrlease-bench --log $(BENCH_LOG) || status=$$?; \
 	echo; sed -n 's/^run-bench.sh: //p' $(BENCH_LOG); exit $$status
 

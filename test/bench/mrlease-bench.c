@@ -16,7 +16,12 @@
  *   4. latency from munmap() to the event_seq change seen by a thread
  *      spinning on the status page (median, p99);
  *   5. kernel memory per lease at 100000 leases (Slab in /proc/meminfo, and
- *      the caches that grew most in /proc/slabinfo).
+ *      the caches that grew most in /proc/slabinfo);
+ *   6. the foreign break: what a pinned lease whose holder acks at once adds
+ *      to another process's hole punch on ext4 and xfs -o dax ($MRLEASE_EXT4,
+ *      $MRLEASE_XFS), against what a fanotify permission listener that
+ *      allows at once adds to open() (the kernel's own "wait for user
+ *      space" round trip).
  * --no-module measures only the mmap + touch + munmap baseline without
  * opening /dev/mrlease (run it before insmod) and prints it in ns;
  * --baseline-ns prints such a number in table 3 as "module not loaded".
@@ -27,6 +32,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/fanotify.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -627,6 +633,231 @@ static void bench_latency(void)
 	free(call);
 }
 
+/* ---- 6. the foreign break vs a fanotify permission round trip --------------- */
+
+static int hold_fd = -1;
+static atomic_bool hold_stop;
+
+/* The holder: acks every record as soon as it is read. */
+static void *holder(void *arg)
+{
+	struct pollfd p = { .fd = hold_fd, .events = POLLIN };
+
+	(void)arg;
+	while (!atomic_load(&hold_stop)) {
+		struct mrlease_event ev[8];
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(hold_fd, ev, sizeof(ev));
+		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++) {
+			struct mrlease_lease_ref ref = { .id = ev[i].id, .generation = ev[i].generation };
+
+			if (ev[i].type == MRLEASE_EVENT_DECOHERENCE)
+				ioctl(hold_fd, MRLEASE_IOC_ACK, &ref);
+		}
+	}
+	return NULL;
+}
+
+/* Punch page 0 of @fd from a forked process (foreign to our mm): ns. */
+static double foreign_punch(int fd)
+{
+	int pp[2];
+	double ns = -1;
+	pid_t pid;
+
+	if (pipe(pp))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		double t0 = now_ns(), d;
+
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)pg))
+			_exit(1);
+		d = now_ns() - t0;
+		_exit(write(pp[1], &d, sizeof(d)) == sizeof(d) ? 0 : 1);
+	}
+	close(pp[1]);
+	if (read(pp[0], &ns, sizeof(ns)) != sizeof(ns))
+		die("the punching child failed");
+	close(pp[0]);
+	waitpid(pid, NULL, 0);
+	return ns;
+}
+
+/* Median added ns of a punch against a pinned lease acked at once; *base_ns -1 if no mount. */
+static double break_added(const char *var, const char *fs, int rounds, double *base_ns)
+{
+	const char *dir = getenv(var);
+	double a[MAX_ROUNDS * 2], b[MAX_ROUNDS * 2];
+	char path[256], buf[64];
+	pthread_t th;
+	char *map;
+	int fd;
+
+	*base_ns = -1;
+	if (!dir || !*dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/bench-break.%d", dir, getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("create %s", path);
+	memset(buf, 0x5b, sizeof(buf));
+	for (size_t o = 0; o < 4 * pg; o += sizeof(buf))
+		if (pwrite(fd, buf, sizeof(buf), (off_t)o) != (ssize_t)sizeof(buf))
+			die("write %s", path);
+	fsync(fd);
+	map = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap %s", path);
+	hold_fd = open_ctx();
+	atomic_store(&hold_stop, false);
+	if (pthread_create(&th, NULL, holder, NULL))
+		die("pthread_create");
+	for (int r = 0; r < rounds; r++) {
+		struct mrlease_register l = { .addr = (uintptr_t)map, .len = pg, .flags = MRLEASE_REG_PIN,
+					      .timeout_ms = 10000 };
+		struct mrlease_lease_ref ref = { 0 };
+
+		/* A: no lease (the page is mapped, as in B). */
+		map[0] = 1;
+		a[r] = foreign_punch(fd);
+		/* B: a pinned lease whose holder acks at once. */
+		map[0] = 1;
+		for (int t = 0; ioctl(hold_fd, MRLEASE_IOC_REGISTER, &l); t++) {
+			if (errno != EAGAIN || t > 500)
+				die("register on %s", path);
+			usleep(2000);
+		}
+		b[r] = foreign_punch(fd);
+		ref.id = l.id;
+		ioctl(hold_fd, MRLEASE_IOC_UNREGISTER, &ref);
+	}
+	atomic_store(&hold_stop, true);
+	pthread_join(th, NULL);
+	close(hold_fd);
+	munmap(map, 4 * pg);
+	close(fd);
+	unlink(path);
+	*base_ns = quantile(a, rounds, 0.5);
+	(void)fs;
+	return quantile(b, rounds, 0.5) - *base_ns;
+}
+
+static int fan_fd = -1;
+static atomic_bool fan_stop;
+
+/* The listener: allows every permission event at once. */
+static void *fan_listener(void *arg)
+{
+	struct pollfd p = { .fd = fan_fd, .events = POLLIN };
+	char buf[4096];
+
+	(void)arg;
+	/* (A close() of the fd would not wake a read() blocked on it.) */
+	while (!atomic_load(&fan_stop)) {
+		struct fanotify_event_metadata *m = (void *)buf;
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(fan_fd, buf, sizeof(buf));
+		if (n <= 0)
+			return NULL;
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			struct fanotify_response res = { .fd = m->fd, .response = FAN_ALLOW };
+
+			if (m->mask & FAN_OPEN_PERM && write(fan_fd, &res, sizeof(res)) != sizeof(res))
+				return NULL;
+			if (m->fd >= 0)
+				close(m->fd);
+		}
+	}
+	return NULL;
+}
+
+static double open_round(const char *path, int n)
+{
+	double t0 = now_ns();
+
+	for (int i = 0; i < n; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			die("open %s", path);
+		close(fd);
+	}
+	return (now_ns() - t0) / n;
+}
+
+/* Median ns a FAN_OPEN_PERM listener adds to open() + close(); -1 if unavailable. */
+static double fanotify_added(int rounds, int n, double *base_ns)
+{
+	double a[MAX_ROUNDS * 2], b[MAX_ROUNDS * 2];
+	const char *path = "/tmp/mrlease-bench-fan";
+	pthread_t th;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		die("create %s", path);
+	close(fd);
+	fan_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+	if (fan_fd < 0) {
+		unlink(path);
+		return -1;
+	}
+	atomic_store(&fan_stop, false);
+	if (pthread_create(&th, NULL, fan_listener, NULL))
+		die("pthread_create");
+	for (int r = 0; r < rounds; r++) {
+		a[r] = open_round(path, n);
+		if (fanotify_mark(fan_fd, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, path))
+			die("fanotify_mark");
+		b[r] = open_round(path, n);
+		if (fanotify_mark(fan_fd, FAN_MARK_REMOVE, FAN_OPEN_PERM, AT_FDCWD, path))
+			die("fanotify_mark remove");
+	}
+	atomic_store(&fan_stop, true);
+	pthread_join(th, NULL);
+	close(fan_fd);
+	unlink(path);
+	*base_ns = quantile(a, rounds, 0.5);
+	return quantile(b, rounds, 0.5) - *base_ns;
+}
+
+static void bench_break(void)
+{
+	int rounds = scale > 1 ? 5 : 15;
+	double fan_base, fan = fanotify_added(rounds, iters(200), &fan_base);
+	static const char *const fss[][2] = { { "MRLEASE_EXT4", "ext4" }, { "MRLEASE_XFS", "xfs" } };
+
+	printf("\n6. the foreign break: added latency, pinned lease acked at once (%d rounds, alternating)\n",
+	       rounds);
+	printf("   %-46s %10s %10s %8s\n", "", "added us", "base us", "/fanotify");
+	if (fan >= 0)
+		printf("   %-46s %10.1f %10.1f %8s\n", "fanotify FAN_OPEN_PERM, allowed at once (open)",
+		       fan / 1e3, fan_base / 1e3, "1.00x");
+	else
+		printf("   %-46s (fanotify_init: %s)\n", "fanotify permission round trip", strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		double base, added = break_added(fss[i][0], fss[i][1], rounds, &base);
+		char label[64];
+
+		snprintf(label, sizeof(label), "hole punch of a leased page, %s -o dax", fss[i][1]);
+		if (base < 0)
+			printf("   %-46s (no $%s)\n", label, fss[i][0]);
+		else if (fan > 0)
+			printf("   %-46s %10.1f %10.1f %7.2fx   goal <= 1.0x\n", label, added / 1e3, base / 1e3,
+			       added / fan);
+		else
+			printf("   %-46s %10.1f %10.1f\n", label, added / 1e3, base / 1e3);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	bool no_module = false;
@@ -671,6 +902,7 @@ int main(int argc, char **argv)
 	bench_register();
 	bench_mmap(baseline);
 	bench_latency();
+	bench_break();
 	fputs(mem_report, stdout);
 	printf("\n(total %.0f s)\n", (now_ns() - t0) / 1e9);
 	return 0;
