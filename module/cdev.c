@@ -263,24 +263,23 @@ static int mrl_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!mrl_api_done(ctx))
 		return -EBADFD;
+	/* Data for reading only: never writable, never executable. */
+	if (vma->vm_flags & (VM_WRITE | VM_EXEC))
+		return -EPERM;
 	if (vma->vm_pgoff == MRLEASE_MMAP_WORDS_PGOFF) {
-		if (vma->vm_flags & VM_WRITE)
-			return -EPERM;
 		ret = mrl_words_mmap(ctx, vma);
 	} else {
 		if (!(ctx->features & MRLEASE_FEATURE_STATUS_PAGE))
 			return -EOPNOTSUPP;
 		if (vma->vm_pgoff || vma_pages(vma) != 1)
 			return -EINVAL;
-		if (vma->vm_flags & VM_WRITE)
-			return -EPERM;
 		vma->vm_ops = &mrl_status_vm_ops;
 		ret = 0;
 	}
 	/* Read-only for good: no mprotect(PROT_WRITE), no private COW copy. */
 	if (!ret)
 		mrl_compat_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP,
-					VM_MAYWRITE);
+					VM_MAYWRITE | VM_MAYEXEC);
 	return ret;
 }
 

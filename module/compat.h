@@ -85,10 +85,15 @@ static inline void mrl_compat_fl_free(struct mrl_file_lease *fl)
 	locks_free_lease(fl);
 }
 
-/* Under flc_lock: is @fl being broken (a breaker waits for it to go)? */
+/*
+ * Under flc_lock: is @fl a layout lease being broken, its break time not
+ * yet over (a breaker waits for it to go)?
+ */
 static inline bool mrl_compat_fl_breaking(const struct mrl_file_lease *fl)
 {
-	return fl->c.flc_flags & (FL_UNLOCK_PENDING | FL_DOWNGRADE_PENDING);
+	return (fl->c.flc_flags & FL_LAYOUT) &&
+	       (fl->c.flc_flags & FL_UNLOCK_PENDING) &&
+	       (!fl->fl_break_time || time_before(jiffies, fl->fl_break_time));
 }
 
 #define mrl_compat_for_each_lease(fl, flctx) \
@@ -124,7 +129,9 @@ static inline void mrl_compat_fl_free(struct mrl_file_lease *fl)
 
 static inline bool mrl_compat_fl_breaking(const struct mrl_file_lease *fl)
 {
-	return fl->fl_flags & (FL_UNLOCK_PENDING | FL_DOWNGRADE_PENDING);
+	return (fl->fl_flags & FL_LAYOUT) &&
+	       (fl->fl_flags & FL_UNLOCK_PENDING) &&
+	       (!fl->fl_break_time || time_before(jiffies, fl->fl_break_time));
 }
 
 #define mrl_compat_for_each_lease(fl, flctx) \
@@ -153,6 +160,18 @@ static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
 	.lm_open_conflict = mrl_compat_lm_open_conflict,
 #else
 #define MRL_COMPAT_LM_OPEN_CONFLICT
+#endif
+
+/*
+ * Before 5.18 the write-back of a DAX page written through a mapping
+ * cleared its PTEs with MMU_NOTIFY_CLEAR (dax_entry_mkclean()); since
+ * pfn_mkclean_range() it write-protects them (MMU_NOTIFY_PROTECTION_PAGE),
+ * and a CLEAR of fsdax pages is a real change.
+ */
+#ifdef MRL_COMPAT_HAVE_PFN_MKCLEAN_RANGE
+#define MRL_COMPAT_DAX_WRITEBACK_CLEARS	false
+#else
+#define MRL_COMPAT_DAX_WRITEBACK_CLEARS	true
 #endif
 
 /* 6.12 removed no_llseek(); there a NULL .llseek means "not seekable". */

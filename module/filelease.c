@@ -65,9 +65,9 @@ static bool mrl_layout_in_grace(const struct inode *inode)
 }
 
 /*
- * Must an arm keep off @inode's pages?  While a file lease on it is being
- * broken (ours or anyone's), a breaker waits, and on xfs it waits with the
- * file's i_rwsem dropped: pins taken now would make it wait once more when
+ * Must an arm keep off @inode's pages?  While a layout lease on it is being
+ * broken (ours or the pNFS server's), a breaker waits, and on xfs it waits
+ * with the file's i_rwsem dropped: pins taken now would make it wait once more when
  * it goes on to look for busy DAX pages, and so on for as long as the
  * holders like.  After one of ours was given back, the grace below keeps
  * off arms until the breaker has locked the file again.
@@ -156,43 +156,98 @@ static const struct mrl_lease_ops mrl_layout_lm_ops = {
 	MRL_COMPAT_LM_OPEN_CONFLICT
 };
 
-static void mrl_layout_unlock(struct mrl_layout *layout)
+static int mrl_layout_unlock(struct mrl_layout *layout)
 {
 	void *owner = layout;
 
-	vfs_setlease(layout->file, F_UNLCK, NULL, &owner);
+	return vfs_setlease(layout->file, F_UNLCK, NULL, &owner);
 }
 
 /*
- * Give the file lease back once no lease waits for its ack, or for good
- * when the last lease left (@layout->unused).  This runs as a work item on
- * purpose: F_UNLCK checks the caller's right to the file (owner or
- * CAP_LEASE), which the holder may have dropped since, and a lease left
- * behind would point at freed memory.  A kernel worker always has it.
+ * Is it time to give the file lease back: once no lease waits for its ack,
+ * for good when the last lease left (@layout->unused), or again after an
+ * acker's own attempt failed?  If so it is RELEASED from now on, and
+ * @broken says whether a breaker waits for it.
+ */
+static bool mrl_layout_should_release(struct mrl_layout *layout, bool *broken)
+{
+	struct mrl_ctx *ctx = layout->ctx;
+	bool release;
+
+	spin_lock(&ctx->lock);
+	*broken = layout->state == MRLEASE_LAYOUT_BROKEN;
+	if (layout->unlock_failed) {
+		release = true;
+		layout->unlock_failed = false;
+	} else if (layout->unused) {
+		release = *broken || layout->state == MRLEASE_LAYOUT_HELD;
+	} else {
+		release = *broken && !mrl_layout_awaits_ack(layout);
+	}
+	if (release)
+		layout->state = MRLEASE_LAYOUT_RELEASED;
+	spin_unlock(&ctx->lock);
+	return release;
+}
+
+/*
+ * Give the file lease back from a work item: F_UNLCK checks the caller's
+ * right to the file (owner or CAP_LEASE), which the holder may have
+ * dropped since, and a lease left behind would point at freed memory.  A
+ * kernel worker always has it.
  */
 static void mrl_layout_release_work(struct work_struct *work)
 {
 	struct mrl_layout *layout = container_of(work, struct mrl_layout,
 						 release_work);
-	struct mrl_ctx *ctx = layout->ctx;
-	bool release, broken;
+	bool broken;
 
-	spin_lock(&ctx->lock);
-	broken = layout->state == MRLEASE_LAYOUT_BROKEN;
-	if (layout->unused)
-		release = broken || layout->state == MRLEASE_LAYOUT_HELD;
-	else
-		release = broken && !mrl_layout_awaits_ack(layout);
-	if (release)
-		layout->state = MRLEASE_LAYOUT_RELEASED;
-	spin_unlock(&ctx->lock);
-	if (!release)
+	if (!mrl_layout_should_release(layout, &broken))
 		return;
 	/* Before the breaker can run: it must find the grace started. */
 	if (broken)
 		mrl_layout_grace_start(file_inode(layout->file));
 	mrl_race_window("layout: released, file lease not given back", false);
 	mrl_layout_unlock(layout);
+}
+
+/*
+ * An ack let the breaker go: give the file lease back here, without the
+ * work item's latency, when the acker may (it owns the file).  Should
+ * F_UNLCK fail all the same, the work item does it.  Under ctx->mutex, so
+ * that @layout stays.
+ */
+void mrl_layout_release_now(struct mrl_layout *layout)
+{
+	struct mrl_ctx *ctx = layout->ctx;
+	bool broken;
+
+	lockdep_assert_held(&ctx->mutex);
+	if (!uid_eq(current_fsuid(), file_inode(layout->file)->i_uid) ||
+	    !mrl_layout_should_release(layout, &broken))
+		return;
+	if (broken)
+		mrl_layout_grace_start(file_inode(layout->file));
+	if (!mrl_layout_unlock(layout))
+		return;
+	spin_lock(&ctx->lock);
+	layout->unlock_failed = true;
+	spin_unlock(&ctx->lock);
+	schedule_work(&layout->release_work);
+}
+
+/*
+ * Is the lease still guarded as its arm left it?  An lm_break that came
+ * while it was being armed found no ARMED lease, and the kernel dropped
+ * the file lease at once: the arm must start over.  Under ctx->lock.
+ */
+bool mrl_layout_guards(const struct mrl_lease *lease)
+{
+	const struct mrl_layout *layout = lease->layout;
+
+	lockdep_assert_held(&lease->ctx->lock);
+	return !layout || layout->state == MRLEASE_LAYOUT_HELD ||
+	       layout->state == MRLEASE_LAYOUT_REFUSED;
 }
 
 /*
@@ -257,6 +312,19 @@ static int mrl_layout_take(struct mrl_layout *layout)
 	/* Still ours if the call failed or modified a lease we had. */
 	if (fl)
 		mrl_compat_fl_free(fl);
+	/*
+	 * A breaker we let go may have started its grace between the check
+	 * above and now: a lease it meets on its next look is one it waits
+	 * for without breaking it (__break_lease() breaks only in its first
+	 * pass), so give this one back.
+	 */
+	if (!ret && mrl_layout_in_grace(file_inode(layout->file))) {
+		spin_lock(&ctx->lock);
+		layout->state = MRLEASE_LAYOUT_RELEASED;
+		spin_unlock(&ctx->lock);
+		mrl_layout_unlock(layout);
+		return -EAGAIN;
+	}
 	if (!ret)
 		return 0;
 refused:

@@ -277,7 +277,7 @@ static bool mrl_file_changing(struct file *file)
 
 /*
  * May an arm take pins or a layout lease on @file's pages?  Not while it is
- * being changed, nor while a file lease on it is being broken: on xfs the
+ * being changed, nor while a layout lease on it is being broken: on xfs the
  * breaker then waits with i_rwsem dropped, and goes on to wait for busy
  * DAX pages once the file lease is gone (mrl_layout_breaking()).
  */
@@ -360,9 +360,17 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 				   unsigned long start, unsigned long end,
 				   const struct mrl_breaker *breaker)
 {
+	const u8 kinds = BIT(MRLEASE_BACKING_ANON) | BIT(MRLEASE_BACKING_FSDAX);
+	/*
+	 * Since 5.18 only anonymous memory needs the check: a clear of DAX
+	 * pages is then a truncate, punch or unmap, and breaking at once
+	 * spares the foreign breaker a work item's latency.
+	 */
+	const u8 needs = BIT(MRLEASE_BACKING_ANON) |
+		(MRL_COMPAT_DAX_WRITEBACK_CLEARS ? BIT(MRLEASE_BACKING_FSDAX) : 0);
+
 	if (reason != MRLEASE_REASON_CLEAR || !lease->pins ||
-	    (lease->backings & ~(BIT(MRLEASE_BACKING_ANON) |
-				 BIT(MRLEASE_BACKING_FSDAX))))
+	    (lease->backings & ~kinds) || !(lease->backings & needs))
 		return false;
 	if (lease->verify_pending) {
 		lease->verify_start = min(lease->verify_start, start);
@@ -696,7 +704,7 @@ unlocked:
  * are taken, nor after (a change that started in between); otherwise
  * -EAGAIN.  On xfs the breaker also waits for file leases to go, with
  * i_rwsem dropped, and then looks for busy pages again: the same holds
- * while a file lease of the file is being broken, and a layout lease is
+ * while a layout lease of the file is being broken, and a layout lease is
  * taken only when no change is under way (mrl_file_busy()).
  *
  * Nothing is held across the pinning: a fault may wait on user space
@@ -749,7 +757,7 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 
 		spin_lock(&ctx->lock);
 		if (!ret && !mmu_interval_read_retry(&lease->notifier, seq) &&
-		    lease->pins == pins) {
+		    lease->pins == pins && mrl_layout_guards(lease)) {
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;
 			mrl_word_arm(lease);
@@ -790,8 +798,9 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 
 	mrl_registry_remove(lease->id);
 	spin_lock(&ctx->lock);
-	mrl_lease_verify_end(lease);
+	/* DYING first: the end of a check must not make its word valid again. */
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_DYING);
+	mrl_lease_verify_end(lease);
 	path = lease->path;
 	lease->path = (struct path){};
 	spin_unlock(&ctx->lock);
@@ -979,6 +988,9 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		/* The timeout work rechecks the state: no need to wait. */
 		cancel_delayed_work(&lease->timeout_work);
 		mrl_pins_put(pins);
+		/* A breaker may wait on the file lease too: the last ack frees it. */
+		if (lease->layout)
+			mrl_layout_release_now(lease->layout);
 		/* The monitor must see the break before its ack. */
 		flush_work(&lease->ntf_work);
 		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);

@@ -89,6 +89,7 @@ struct mrl_layout {
 	u32 state;			/* MRLEASE_LAYOUT_*, under ctx->lock */
 	int error;			/* of the last vfs_setlease() */
 	bool unused;			/* last lease gone: release for good */
+	bool unlock_failed;		/* the acker's F_UNLCK: the work retries */
 	struct work_struct release_work;
 };
 
@@ -244,6 +245,8 @@ int mrl_layout_attach(struct mrl_lease *lease, struct file *file);
 void mrl_layout_detach(struct mrl_lease *lease);
 void mrl_layout_settle(struct mrl_layout *layout);
 bool mrl_layout_breaking(struct inode *inode);
+bool mrl_layout_guards(const struct mrl_lease *lease);
+void mrl_layout_release_now(struct mrl_layout *layout);
 
 /* netlink.c */
 int mrl_netlink_init(void);
@@ -293,6 +296,8 @@ struct mrl_user *mrl_user_get(kuid_t uid);
 void mrl_user_put(struct mrl_user *user);
 bool mrl_user_charge_lease(struct mrl_user *user);
 void mrl_user_uncharge_lease(struct mrl_user *user);
+bool mrl_user_charge_word_page(struct mrl_user *user);
+void mrl_user_uncharge_word_pages(struct mrl_user *user, unsigned int nr);
 void mrl_user_uninit(void);
 
 #endif /* MRLEASE_INTERNAL_H */

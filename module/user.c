@@ -18,6 +18,7 @@ struct mrl_user {
 	kuid_t uid;
 	refcount_t refs;
 	atomic_t leases;
+	atomic_t word_pages;
 };
 
 static DEFINE_HASHTABLE(mrl_users, 6);
@@ -75,6 +76,28 @@ bool mrl_user_charge_lease(struct mrl_user *user)
 void mrl_user_uncharge_lease(struct mrl_user *user)
 {
 	atomic_dec(&user->leases);
+}
+
+/*
+ * Validity word pages stay until their context closes, so a user who
+ * registers and unregisters in one context after another would keep them
+ * all: twice what max_leases_per_user needs, then leases get no word.
+ */
+bool mrl_user_charge_word_page(struct mrl_user *user)
+{
+	unsigned int limit = 2 * DIV_ROUND_UP(READ_ONCE(mrl_max_leases_per_user),
+					      PAGE_SIZE / sizeof(u64));
+
+	if (atomic_inc_return(&user->word_pages) > limit) {
+		atomic_dec(&user->word_pages);
+		return false;
+	}
+	return true;
+}
+
+void mrl_user_uncharge_word_pages(struct mrl_user *user, unsigned int nr)
+{
+	atomic_sub(nr, &user->word_pages);
 }
 
 /* Every context holds a reference, and unload waits for all to close. */

@@ -11,10 +11,10 @@
  * lease cannot see its token come back with the word's next owner.
  *
  * The array is backed page by page as words are handed out (8 bytes per
- * lease, nothing up front): a page is allocated at register, under
- * ctx->mutex, and published for the fault handler, which never allocates.
- * Words are written under ctx->lock, from the notifier too, so they are
- * plain stores to pages that exist.
+ * lease, nothing up front, within a per-user budget: user.c): a page is
+ * allocated at register, under ctx->mutex, and published for the fault
+ * handler, which never allocates.  Words are written under ctx->lock, from
+ * the notifier too, so they are plain stores to pages that exist.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,13 +53,17 @@ u32 mrl_words_size(const struct mrl_ctx *ctx)
 /* When the context goes; a mapping holds its own page references. */
 void mrl_words_free(struct mrl_ctx *ctx)
 {
-	unsigned int i;
+	unsigned int i, nr = 0;
 
 	if (!ctx->word_pages)
 		return;
-	for (i = 0; i < ctx->words_max / MRL_WORDS_PER_PAGE; i++)
-		if (ctx->word_pages[i])
+	for (i = 0; i < ctx->words_max / MRL_WORDS_PER_PAGE; i++) {
+		if (ctx->word_pages[i]) {
 			put_page(ctx->word_pages[i]);
+			nr++;
+		}
+	}
+	mrl_user_uncharge_word_pages(ctx->user, nr);
 	kvfree(ctx->word_pages);
 	ida_destroy(&ctx->word_ida);
 }
@@ -86,15 +90,21 @@ int mrl_words_get(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	lease->word = MRLEASE_NO_WORD;
 	if (!ctx->word_pages)
 		return 0;
-	word = ida_alloc_max(&ctx->word_ida, ctx->words_max - 1, GFP_KERNEL);
+	word = ida_alloc_max(&ctx->word_ida, ctx->words_max - 1,
+			     GFP_KERNEL_ACCOUNT);
 	if (word == -ENOSPC)
 		return 0;
 	if (word < 0)
 		return word;
 	page_nr = word / MRL_WORDS_PER_PAGE;
 	if (!ctx->word_pages[page_nr]) {
+		if (!mrl_user_charge_word_page(ctx->user)) {
+			ida_free(&ctx->word_ida, word);
+			return 0;
+		}
 		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!page) {
+			mrl_user_uncharge_word_pages(ctx->user, 1);
 			ida_free(&ctx->word_ida, word);
 			return -ENOMEM;
 		}

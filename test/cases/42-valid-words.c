@@ -15,6 +15,10 @@
  *  6. With max_leases_per_ctx at 600 at the handshake (the area then has
  *     1024 words), the lease past the last word gets MRLEASE_NO_WORD, and
  *     works otherwise.
+ *  7. Word pages stay until their context closes, so a user's contexts
+ *     may hold twice the pages max_leases_per_user needs: with it at 600
+ *     (4 pages), a fifth context's first lease gets no word; once one
+ *     context is closed, a new one gets a word again.
  */
 #include "harness.h"
 
@@ -61,6 +65,7 @@ int main(void)
 	struct mrlease_register l, l2, many[MANY];
 	const volatile uint64_t *words;
 	uint64_t old_token;
+	size_t wsize;
 	char *m = t_anon(4), *big;
 	void *p;
 	int fd, fd0, r;
@@ -73,12 +78,16 @@ int main(void)
 	CHECK_EQ(a.words_size % t_pg, 0);
 	p = mmap(NULL, a.words_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)t_pg);
 	CHECK(p == MAP_FAILED && errno == EPERM);
+	p = mmap(NULL, a.words_size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, (off_t)t_pg);
+	CHECK(p == MAP_FAILED && errno == EPERM);
 	p = mmap(NULL, a.words_size + t_pg, PROT_READ, MAP_SHARED, fd, (off_t)t_pg);
 	CHECK(p == MAP_FAILED && errno == EINVAL);
 	p = mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, (off_t)PG(2));
 	CHECK(p == MAP_FAILED && errno == EINVAL);
 	words = map_words(fd, &a);
+	wsize = a.words_size;
 	CHECK(mprotect((void *)words, t_pg, PROT_READ | PROT_WRITE) == -1 && errno == EACCES);
+	CHECK(mprotect((void *)words, t_pg, PROT_READ | PROT_EXEC) == -1 && errno == EACCES);
 
 	t_info("---- 2: a lease's word");
 	CHECK_OK(mrl_register(fd, m, PG(2), 1, 0, 0, &l));
@@ -181,8 +190,41 @@ int main(void)
 		CHECK_EQ(n, (int)(a2.words_size / 8));
 		CHECK_EQ(l.token, 0);
 		CHECK_EQ(mrl_state(fd0, l.id), MRLEASE_STATE_ARMED);
+		/* A mapping holds the context open: unmap, then close. */
+		CHECK_SYS(munmap((void *)w2, a2.words_size));
 		close(fd0);
 	}
+	CHECK_SYS(munmap((void *)words, wsize));
 	close(fd);
+
+	t_info("---- 7: a budget of word pages per user");
+	{
+		char saved[32];
+		int ctxs[8], n;
+
+		CHECK_OK(t_read_text(T_SYSMOD "/parameters/max_leases_per_user", saved, sizeof(saved)));
+		CHECK_OK(t_write_text(T_SYSMOD "/parameters/max_leases_per_user", "600"));
+		for (n = 0; n < 8; n++) {
+			ctxs[n] = mrl_ctx();
+			r = mrl_register(ctxs[n], big, t_pg, n, 0, 0, &l);
+			if (r) {
+				t_write_text(T_SYSMOD "/parameters/max_leases_per_user", saved);
+				CHECK_OK(r);
+			}
+			if (l.word == MRLEASE_NO_WORD)
+				break;
+		}
+		t_info("context %d's lease got no word (budget: 4 pages at max_leases_per_user 600)", n);
+		CHECK_EQ(n, 4);
+		close(ctxs[0]);
+		fd0 = mrl_ctx();
+		r = mrl_register(fd0, big, t_pg, 99, 0, 0, &l);
+		CHECK_OK(t_write_text(T_SYSMOD "/parameters/max_leases_per_user", saved));
+		CHECK_OK(r);
+		CHECK_NE(l.word, MRLEASE_NO_WORD);
+		close(fd0);
+		for (int i = 1; i <= n; i++)
+			close(ctxs[i]);
+	}
 	t_pass();
 }

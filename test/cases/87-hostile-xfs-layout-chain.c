@@ -24,6 +24,13 @@
  * (one more: the phases are separate waits, each bounded), never a third:
  * it returns within 2 x ceiling + 3 s.  The old module kept it waiting for
  * as long as the attacker went on.
+ *
+ * Then the other way round (ext4 and xfs): only a layout lease being broken
+ * keeps arms off a file.  The owner takes an ordinary read lease
+ * (F_SETLEASE) and breaks it itself with a non-blocking open for writing,
+ * which leaves it "being broken" for fs.lease-break-time; another user's
+ * pinned register on the file must still succeed (it failed with -EAGAIN
+ * for as long as the owner liked when any breaking lease counted).
  */
 #include "hostile.h"
 
@@ -163,6 +170,65 @@ static void xfs_case(void)
 	close(fd);
 }
 
+/* 'a': a read lease on @path, left being broken (v0: errno of the open). */
+static void stale_leaser(int in, int out, void *arg)
+{
+	struct h_msg m = { .op = 'a' };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), w;
+
+	(void)arg;
+	CHECK(fd >= 0);
+	signal(SIGIO, SIG_IGN);		/* the break notice a lease holder gets */
+	CHECK_SYS(fcntl(fd, F_SETLEASE, F_RDLCK));
+	w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	m.v[0] = w < 0 ? errno : 0;
+	h_send(out, &m);
+	H_EXPECT(in, m, 's', 60000);
+	close(fd);
+}
+
+/* 'r': err = the pinned register of a page of @path, read-only. */
+static void stale_victim(int in, int out, void *arg)
+{
+	struct h_msg m = { .op = 'r' };
+	struct mrlease_register l;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ctx;
+	char *map;
+
+	(void)in;
+	(void)arg;
+	CHECK(fd >= 0);
+	map = mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(map != MAP_FAILED);
+	CHECK_EQ(map[0], (char)dax_pattern(0));
+	ctx = mrl_ctx();
+	m.err = mrl_register(ctx, map, t_pg, 7, MRLEASE_REG_PIN, 1000, &l);
+	h_send(out, &m);
+	close(ctx);
+}
+
+static void stale_case(void)
+{
+	struct h_agent a, v;
+	struct h_msg m;
+	int fd;
+
+	t_info("---- %s: a read lease left being broken does not keep others' arms off", h_fs);
+	fd = h_dax_file(FILE_PAGES, H_UID, 0644, path, sizeof(path));
+	close(fd);		/* no read lease while anyone has it open for writing */
+	h_agent_start(&a, "mrl-leaser", H_UID, 64 * MiB, stale_leaser, NULL);
+	H_EXPECT(a.from, m, 'a', 20000);
+	t_info("the owner's own O_WRONLY|O_NONBLOCK open: %s", t_errname((int)m.v[0]));
+	CHECK_EQ(m.v[0], EWOULDBLOCK);
+	h_agent_start(&v, "mrl-victim", H_UID2, 64 * MiB, stale_victim, NULL);
+	H_EXPECT(v.from, m, 'r', 20000);
+	t_info("uid %d's pinned register: %s", H_UID2, t_errname(-m.err));
+	CHECK_OK(m.err);
+	CHECK_CHILD_OK(v.pid, 10000);
+	h_say(a.to, 's', 0);
+	CHECK_CHILD_OK(a.pid, 10000);
+}
+
 int main(void)
 {
 	struct nl_stats base;
@@ -174,6 +240,7 @@ int main(void)
 	CHECK_OK(h_param_set("max_break_timeout_ms", CEILING_MS));
 	h_stats(&base);
 	h_each_fs(xfs_case);
+	h_each_fs(stale_case);
 	H_CHECK_STATS(&base);
 	t_pass();
 }

@@ -95,7 +95,7 @@
  *    without CAP_SYS_ADMIN is capped by the module parameter
  *    max_break_timeout_ms (default 45000 ms), also at break time;
  *  - waits cannot be chained: while a truncate, hole punch or write holds a
- *    file of the range (i_rwsem), or a file lease on one of its files is
+ *    file of the range (i_rwsem), or a layout lease on one of its files is
  *    being broken (XFS waits for those with i_rwsem dropped, then for busy
  *    DAX pages again), no register or restore of anyone pins the range or
  *    takes a layout lease for it (-EAGAIN), and the module never holds a
@@ -148,8 +148,8 @@
  * mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) with size up to one page
  * maps a read-only struct mrlease_status.  Its event_seq changes with every
  * queued record, so "anything new?" is a single load and no system call.
- * Writable mappings fail with -EPERM, oversized ones or a nonzero offset with
- * -EINVAL.
+ * Writable or executable mappings fail with -EPERM, oversized ones or a
+ * nonzero offset with -EINVAL.
  *
  * Validity words
  * --------------
@@ -165,9 +165,11 @@
  * lease with a new token.  Tokens are never reused within a context, so an
  * entry that kept a word and token of a lease since unregistered never sees
  * its token again.  A context holding more leases than the area has words
- * gets MRLEASE_NO_WORD for the rest.  Only the pages of words that were
- * ever handed out are backed: touching others raises SIGBUS.  Mapping the
- * area writable fails with -EPERM, beyond api.words_size with -EINVAL,
+ * gets MRLEASE_NO_WORD for the rest, and so does a user whose contexts
+ * hold twice the word pages max_leases_per_user needs (pages stay until
+ * their context is closed).  Only the pages of words that were ever handed
+ * out are backed: touching others raises SIGBUS.  Mapping the area writable
+ * or executable fails with -EPERM, beyond api.words_size with -EINVAL,
  * without the feature with -EOPNOTSUPP.
  *
  * ioctl argument structures
@@ -271,7 +273,7 @@ struct mrlease_api {
  * (parameter max_leases_per_user); -EOPNOTSUPP the pages cannot be pinned
  * (among them DAX pages shared by reflinked files); -EAGAIN a pinned range
  * kept changing while it was pinned, or a truncate, hole punch or write of
- * one of its files is in progress, or a file lease on one of them is being
+ * one of its files is in progress, or a layout lease on one of them is being
  * broken (retry).
  */
 struct mrlease_register {
@@ -327,7 +329,7 @@ struct mrlease_lease_ref {
  * same file has not been acked yet (ack it, then retry), or a broken layout
  * lease on the file (of any context) was given back less than 200 ms ago
  * (so that the breaker goes first), or a truncate, hole punch or write of
- * the file is in progress, or a file lease on it is being broken (retry);
+ * the file is in progress, or a layout lease on it is being broken (retry);
  * -EOPNOTSUPP the range now holds pages that cannot be pinned (a mapping
  * replaced by another kind of memory); register fails the same ways.
  */
