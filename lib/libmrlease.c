@@ -322,6 +322,10 @@ MRLEASE_EXPORT const char *mrlease_reason_str(uint32_t reason)
 		return "other";
 	case MRLEASE_REASON_TIMEOUT:
 		return "timeout";
+	case MRLEASE_REASON_ADMIN:
+		return "admin";
+	case MRLEASE_REASON_LAYOUT:
+		return "layout";
 	default:
 		return "unknown";
 	}

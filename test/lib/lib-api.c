@@ -429,6 +429,8 @@ static void test_strings(void)
 	CHECK(!strcmp(mrlease_reason_str(MRLEASE_REASON_EXIT), "exit"));
 	CHECK(!strcmp(mrlease_reason_str(MRLEASE_REASON_OTHER), "other"));
 	CHECK(!strcmp(mrlease_reason_str(MRLEASE_REASON_TIMEOUT), "timeout"));
+	CHECK(!strcmp(mrlease_reason_str(MRLEASE_REASON_ADMIN), "admin"));
+	CHECK(!strcmp(mrlease_reason_str(MRLEASE_REASON_LAYOUT), "layout"));
 	CHECK(!strcmp(mrlease_reason_str(0), "unknown"));
 	CHECK(!strcmp(mrlease_reason_str(99), "unknown"));
 	CHECK(!strcmp(mrlease_state_str(MRLEASE_STATE_ARMED), "armed"));
