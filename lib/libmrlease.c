@@ -23,6 +23,8 @@ struct mrlease_ctx {
 	size_t status_len;
 	const volatile uint64_t *words;	/* NULL: the module has none for us */
 	size_t words_len;
+	size_t event_size;		/* the module's record size */
+	unsigned char evbuf[];		/* one record, if larger than ours */
 };
 
 static int neg_errno(void)
@@ -45,7 +47,8 @@ MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 
 	if (!ctxp || flags)
 		return -EINVAL;
-	ctx = calloc(1, sizeof(*ctx));
+	/* Room for a record bigger than ours, from a newer module (below). */
+	ctx = calloc(1, sizeof(*ctx) + 4096);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->fd = open(MRLEASE_DEV_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -54,11 +57,20 @@ MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 		goto free_ctx;
 	}
 	ret = ioctl(ctx->fd, MRLEASE_IOC_API, &api) ? neg_errno() : 0;
-	/* A module older than the validity words refuses the unknown bit. */
+	/*
+	 * An older module refuses feature bits it does not know; since the
+	 * validity words it says which it supports, before them it does not
+	 * (then ask for what every version has).
+	 */
 	if (ret == -EINVAL) {
+		uint64_t supported = api.supported;
+
 		memset(&api, 0, sizeof(api));
 		api.api = MRLEASE_API;
 		api.features = base;
+		if (supported)
+			api.features = supported &
+				       (base | MRLEASE_FEATURE_VALID_WORDS);
 		ret = ioctl(ctx->fd, MRLEASE_IOC_API, &api) ? neg_errno() : 0;
 	}
 	if (ret)
@@ -70,6 +82,16 @@ MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 		goto close_fd;
 	}
 	ctx->status = status;
+	/*
+	 * A newer module's record may be longer (it only grows at its end):
+	 * read whole records of its size and keep the part we know.
+	 */
+	ctx->event_size = api.event_size ? api.event_size : sizeof(struct mrlease_event);
+	if (ctx->event_size > 4096) {
+		ret = -EPROTO;
+		munmap(status, ctx->status_len);
+		goto close_fd;
+	}
 	/* Without the words, mrlease_valid() says "not valid": still correct. */
 	if ((api.features & MRLEASE_FEATURE_VALID_WORDS) && api.words_size) {
 		words = mmap(NULL, api.words_size, PROT_READ, MAP_SHARED,
@@ -188,10 +210,20 @@ MRLEASE_EXPORT int mrlease_get_event(struct mrlease_ctx *ctx,
 
 	if (!ctx || !ev)
 		return -EINVAL;
-	n = read(ctx->fd, ev, sizeof(*ev));
+	if (ctx->event_size == sizeof(*ev)) {
+		n = read(ctx->fd, ev, sizeof(*ev));
+		if (n < 0)
+			return neg_errno();
+		return n == sizeof(*ev) ? 0 : -EIO;
+	}
+	n = read(ctx->fd, ctx->evbuf, ctx->event_size);
 	if (n < 0)
 		return neg_errno();
-	return n == sizeof(*ev) ? 0 : -EIO;
+	if ((size_t)n != ctx->event_size)
+		return -EIO;
+	memset(ev, 0, sizeof(*ev));
+	memcpy(ev, ctx->evbuf, n < (ssize_t)sizeof(*ev) ? (size_t)n : sizeof(*ev));
+	return 0;
 }
 
 /*

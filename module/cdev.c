@@ -85,12 +85,22 @@ static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
 {
 	int ret = 0;
 
+	/* Out only: nonzero below says a refused handshake is worth copying. */
+	api->supported = 0;
 	mutex_lock(&ctx->mutex);
-	if (ctx->api_done)
+	if (ctx->api_done) {
 		ret = -EBUSY;
-	else if (api->api != MRLEASE_API || api->reserved ||
-		 api->features & ~MRLEASE_FEATURE_ALL)
+	} else if (api->api != MRLEASE_API || api->reserved) {
 		ret = -EINVAL;
+	} else if (api->features & ~MRLEASE_FEATURE_ALL) {
+		/* Refused, but say what we have: the caller may ask again. */
+		api->features = 0;
+		api->supported = MRLEASE_FEATURE_ALL;
+		api->event_size = sizeof(struct mrlease_event);
+		api->status_size = sizeof(struct mrlease_status);
+		api->words_size = 0;
+		ret = -EINVAL;
+	}
 	if (!ret && (api->features & MRLEASE_FEATURE_VALID_WORDS) &&
 	    !ctx->word_pages)
 		ret = mrl_words_init(ctx);
@@ -192,6 +202,10 @@ static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = mrl_lease_query(ctx, &u.query);
 		break;
 	}
+	/* A handshake refused for unknown features still tells what we support. */
+	if (ret == -EINVAL && MRL_IOC_BASE(cmd) == MRL_IOC_BASE(MRLEASE_IOC_API) &&
+	    u.api.supported)
+		return copy_to_user(uarg, &u, min(ksize, usize)) ? -EFAULT : ret;
 	if (ret)
 		return ret;
 	/* An older caller gets what its version of the structure holds. */

@@ -135,7 +135,10 @@
  * Events
  * ------
  * read() returns whole struct mrlease_event records, as many as fit; a buffer
- * smaller than one record fails with -EINVAL.  read() blocks (interruptibly)
+ * smaller than one record fails with -EINVAL.  The record may grow at its end
+ * in a later module (never shrink or change what is there): read records of
+ * api.event_size bytes, the size the handshake reports, and ignore what
+ * follows the fields you know.  read() blocks (interruptibly)
  * unless O_NONBLOCK, then -EAGAIN.  poll()/epoll report EPOLLIN while records
  * are queued, and while a page-table check runs (see above); read() waits up
  * to 100 ms for running checks, but a check may end without a record.  As
@@ -214,8 +217,12 @@
 /**
  * struct mrlease_api - MRLEASE_IOC_API
  * @api:	in: MRLEASE_API.  Any other value: -EINVAL.
- * @features:	in: features wanted (unknown bits: -EINVAL);
- *		out: features granted.
+ * @features:	in: features wanted; out: features granted.  Unknown bits
+ *		fail with -EINVAL, and then, for this @api, the structure
+ *		still comes back with @features 0 and @supported, @event_size
+ *		and @status_size filled in, so that a caller can ask again
+ *		with what is supported (the context stays without a
+ *		handshake).
  * @supported:	out: every feature this module supports.
  * @event_size:	out: sizeof(struct mrlease_event) of this module.
  * @status_size: out: size of struct mrlease_status of this module.
