@@ -181,22 +181,37 @@ static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
 #define mrl_compat_no_llseek	NULL
 #endif
 
-/*
- * Pin what is mapped and never fault: 0 or -EFAULT where a fault would be
- * needed.  FOLL_NOFAULT (5.16) keeps the slow path (FOLL_LONGTERM
- * migration, the zero page); before it, the lockless walk alone, which
- * refuses special mappings such as the zero page: there the last try
- * (@last) pins as GUP always did, faulting.
- */
-static inline int mrl_compat_pin_nofault(unsigned long start, int nr,
+/* pin_user_pages(), the caller holding the mmap_lock: it never drops it. */
+static inline long mrl_compat_pin_locked(unsigned long start,
+					 unsigned long nr,
 					 unsigned int gup_flags,
-					 struct page **pages, bool last)
+					 struct page **pages)
+{
+#ifdef MRL_COMPAT_HAVE_PIN_USER_PAGES_NO_VMAS
+	return pin_user_pages(start, nr, gup_flags, pages);
+#else
+	return pin_user_pages(start, nr, gup_flags, pages, NULL);
+#endif
+}
+
+/*
+ * Pin what is mapped and never fault, the mmap_lock held for read: 0 or
+ * -EFAULT where a fault would be needed.  FOLL_NOFAULT (5.16) keeps the
+ * slow path (FOLL_LONGTERM migration, the zero page); before it, the
+ * lockless walk alone, which refuses special mappings such as the zero
+ * page: there the last try (@last) pins as GUP always did, faulting.
+ */
+static inline long mrl_compat_pin_nofault(unsigned long start,
+					  unsigned long nr,
+					  unsigned int gup_flags,
+					  struct page **pages, bool last)
 {
 #if defined(MRL_COMPAT_HAVE_FOLL_NOFAULT)
-	return pin_user_pages_fast(start, nr, gup_flags | FOLL_NOFAULT, pages);
+	return mrl_compat_pin_locked(start, nr, gup_flags | FOLL_NOFAULT,
+				     pages);
 #elif defined(MRL_COMPAT_HAVE_PIN_USER_PAGES_FAST_ONLY)
 	if (last)
-		return pin_user_pages_fast(start, nr, gup_flags, pages);
+		return mrl_compat_pin_locked(start, nr, gup_flags, pages);
 	return pin_user_pages_fast_only(start, nr, gup_flags, pages);
 #else
 #error "neither FOLL_NOFAULT nor pin_user_pages_fast_only()"

@@ -50,13 +50,20 @@ static struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id)
 	return mrl_registry_find_own(ctx, id);
 }
 
-/* Detach the pins so that whoever holds them can drop them unlocked. */
+/*
+ * Detach the pins so that whoever holds them can drop them unlocked.  Their
+ * DAX pages go now: from here on the notifier cannot find them, and the
+ * holder's munmap in another thread could return and the file be truncated
+ * before the caller gets to drop them (see mrl_pins_unpin_dax()).
+ */
 static struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease)
 {
 	struct mrl_pins *pins = lease->pins;
 
 	lockdep_assert_held(&lease->ctx->lock);
 	lease->pins = NULL;
+	if (pins)
+		mrl_pins_unpin_dax(pins);
 	return pins;
 }
 
@@ -692,6 +699,25 @@ unlocked:
 }
 
 /*
+ * Pins just taken, the mmap_lock still held: refuse them if a change of a
+ * file began meanwhile, else make them the lease's at once.  An unmap of
+ * the range from then on drops them before it returns (mrl_lease_break()),
+ * as for an armed lease, and the arm starts over.  After this the arm must
+ * not touch them: that unmap may free them.
+ */
+static int mrl_lease_publish_pins(struct mrl_pins *pins, void *arg)
+{
+	struct mrl_lease *lease = arg;
+
+	if (mrl_files_busy(&pins->files))
+		return -EAGAIN;
+	spin_lock(&lease->ctx->lock);
+	lease->pins = pins;
+	spin_unlock(&lease->ctx->lock);
+	return 0;
+}
+
+/*
  * Validate, pin and arm.  The interval notifier's sequence tells whether the
  * range changed between the check and the moment the lease is armed; then
  * the pins may be of stale pages and the arm starts over.
@@ -707,13 +733,14 @@ unlocked:
  * while a layout lease of the file is being broken, and a layout lease is
  * taken only when no change is under way (mrl_file_busy()).
  *
- * Nothing is held across the pinning: a fault may wait on user space
- * (userfaultfd, FUSE) for as long as it likes, and a filesystem lock held
- * meanwhile would hang every truncate, chmod and write of the file.
+ * No filesystem lock is held across the pinning: a fault may wait on user
+ * space (userfaultfd, FUSE) for as long as it likes, and a lock held
+ * meanwhile would hang every truncate, chmod and write of the file.  Only
+ * our own mmap_lock is, while pins that never fault are taken and
+ * published (mrl_pins_get()).
  */
 static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
-	struct mrl_pins *pins = NULL;
 	unsigned int gup_flags;
 	unsigned long seq;
 	int attempt, ret;
@@ -722,6 +749,7 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		struct mrl_files files = {};
 		struct file *layout_file = NULL;
 		bool pin = lease->flags & MRLEASE_REG_PIN;
+		struct mrl_pins *pins = NULL;
 		bool armed = false, guarded;
 
 		seq = mmu_interval_read_begin(&lease->notifier);
@@ -741,23 +769,15 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		mrl_race_window("arm: checked, not pinned", false);
 		if (!ret && pin)
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
-					   gup_flags, &files, &pins);
+					   gup_flags, &files,
+					   mrl_lease_publish_pins, lease);
 		mrl_files_put(&files);
-		/*
-		 * Published at once: an unmap of the range from now on drops
-		 * them before it returns (mrl_lease_break()), as for an armed
-		 * lease, and the arm starts over.
-		 */
-		spin_lock(&ctx->lock);
-		lease->pins = pins;
-		spin_unlock(&ctx->lock);
-		if (!ret && pin && mrl_files_busy(&pins->files))
-			ret = -EAGAIN;
 		mrl_race_window("arm: pinned, not armed", false);
 
 		spin_lock(&ctx->lock);
+		/* Pins published and no unmap since that dropped them. */
 		if (!ret && !mmu_interval_read_retry(&lease->notifier, seq) &&
-		    lease->pins == pins && mrl_layout_guards(lease)) {
+		    !!lease->pins == pin && mrl_layout_guards(lease)) {
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;
 			mrl_word_arm(lease);
@@ -769,7 +789,6 @@ static int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		if (armed)
 			return 0;
 		mrl_pins_put(pins);
-		pins = NULL;
 		if (ret)
 			return ret;
 	}

@@ -272,12 +272,13 @@ extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
 /* pin.c */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		 unsigned int gup_flags, struct mrl_files *files,
-		 struct mrl_pins **out);
+		 int (*publish)(struct mrl_pins *pins, void *arg), void *arg);
 int mrl_files_add(struct mrl_files *files, struct file *file);
 void mrl_files_finish(struct mrl_files *files);
 void mrl_files_put(struct mrl_files *files);
 struct mrl_pins *mrl_pins_ref(struct mrl_pins *pins);
 void mrl_pins_unref(struct mrl_pins *pins);
+void mrl_pins_unpin_dax(struct mrl_pins *pins);
 void mrl_pins_put(struct mrl_pins *pins);
 void mrl_pins_put_deferred(struct mrl_pins *pins);
 int mrl_pins_init(void);

@@ -259,23 +259,34 @@ static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
 /*
  * Pin [start, end) of the current mm, which must be @mm.  @gup_flags carries
  * FOLL_WRITE and FOLL_LONGTERM as the caller decided from the VMAs.  On
- * success *@out owns the pages, the memlock charge and the references in
- * @files (which is emptied); on failure @files stays the caller's.
+ * success @publish has made the pins the lease's (they own the memlock
+ * charge and the references in @files, which is emptied) and they are no
+ * longer ours to touch; on failure @files stays the caller's.
  *
- * The pins are taken without faulting.  Where a page must be faulted in,
- * every pin taken so far goes first and the rest of the range is faulted in
- * holding nothing (mrl_fault_in()); then the pins are taken again, a few
- * times at most: -EAGAIN if the range keeps changing.
+ * The pins are taken without faulting and handed to @publish with the
+ * mmap_lock still held (read).  Filesystems wait for busy DAX pages only
+ * while the file is mapped: were it dropped in between, another thread's
+ * munmap of the range could find no pins to let go of, return, and let a
+ * truncate free blocks that are still pinned (a WARN in
+ * dax_disassociate_entry(), a page given to another file).  Holding it,
+ * that munmap waits and finds the pins published.  @publish may refuse
+ * them (-EAGAIN): they go at once.  Only our own mm's lock is held, and
+ * nothing here faults or waits on user space.
+ *
+ * Where a page must be faulted in, every pin taken so far goes first and
+ * the rest of the range is faulted in holding nothing (mrl_fault_in());
+ * then the pins are taken again, a few times at most: -EAGAIN if the range
+ * keeps changing.
  */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		 unsigned int gup_flags, struct mrl_files *files,
-		 struct mrl_pins **out)
+		 int (*publish)(struct mrl_pins *pins, void *arg), void *arg)
 {
 	unsigned long nr = (end - start) >> PAGE_SHIFT;
 	unsigned long done = 0;
 	struct mrl_pins *pins;
 	unsigned int round;
-	int ret;
+	long ret;
 
 	/* The limit first: the array is sized by what user space asked. */
 	ret = mrl_memlock_charge(mm, nr);
@@ -294,6 +305,10 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	pins->zero = 0;
 
 	for (round = 0; ; round++) {
+		if (mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
+			goto free_pins;
+		}
 		while (done < nr) {
 			unsigned long batch = min(nr - done, MRL_PIN_BATCH);
 
@@ -321,6 +336,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		/* A fault is needed: let go of everything first. */
 		unpin_user_pages(pins->pages, done);
 		mrl_pins_uncount_zero(pins);
+		mmap_read_unlock(mm);
 		if (round == MRL_PIN_ROUNDS) {
 			ret = -EAGAIN;
 			goto free_pins;
@@ -337,13 +353,23 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	memset(files, 0, sizeof(*files));
 	pins->nr = nr;
 	atomic64_add(nr, &mrl_stats.pinned_pages);
-	*out = pins;
+	mrl_race_window("pins: pinned, not published", false);
+	ret = publish(pins, arg);
+	if (ret) {
+		/* Before our mapping may go: the rest may sleep. */
+		mrl_pins_unpin_dax(pins);
+		mmap_read_unlock(mm);
+		mrl_pins_put(pins);
+		return ret;
+	}
+	mmap_read_unlock(mm);
 	return 0;
 
 unpin:
 	if (done)
 		unpin_user_pages(pins->pages, done);
 	mrl_pins_uncount_zero(pins);
+	mmap_read_unlock(mm);
 free_pins:
 	kvfree(pins);
 uncharge:
@@ -377,9 +403,12 @@ void mrl_pins_unref(struct mrl_pins *pins)
  * and clear their slots.  Never sleeps (a DAX page is never dirtied through
  * its page, and its last unpin only wakes the waiter), so it runs under
  * ctx->lock, inside the mm notifier, or first of all: whatever the other
- * pages of the set do, a waiting breaker goes on.
+ * pages of the set do, a waiting breaker goes on.  Whoever takes pins away
+ * from a lease calls it before ctx->lock is dropped: once the notifier can
+ * no longer find them, the holder's munmap may return, and the file be
+ * truncated, at any moment.
  */
-static void mrl_pins_unpin_dax(struct mrl_pins *pins)
+void mrl_pins_unpin_dax(struct mrl_pins *pins)
 {
 	unsigned long i;
 
