@@ -15,7 +15,7 @@ KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMSDIR ?= $(DESTDIR)/usr/src/mrlease-$(DKMS_VERSION)
 
-.PHONY: all module lib tools install dkms-install check check-matrix check-dkms check-debug check-race demo bench \
+.PHONY: all module lib tools install dkms-install check-quick check check-matrix check-dkms check-debug check-race demo bench \
 	style clean
 
 all: module lib tools
@@ -40,6 +40,11 @@ dkms-install:
 		$(filter-out %.mod.c,$(wildcard module/*.c)) $(DKMSDIR)/module/
 	install -m 0644 module/compat/Kbuild.include module/compat/*.c $(DKMSDIR)/module/compat/
 	install -m 0644 uapi/linux/mrlease.h $(DKMSDIR)/uapi/linux/
+
+# No VM, no root, under a minute: library headers/symbols/names/man pages, the CLI and its --help, the test
+# programs, checkpatch and sparse (test/rig/quick.sh). CI runs it first.
+check-quick:
+	test/rig/quick.sh
 
 # Build module/ and the tests against the rig's kernel, boot it, run the suite. Last line: the summary.
 check:
