@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mrlease.h"
+#include "mrlease-names.h"
 
 #define MRLEASE_EXPORT __attribute__((visibility("default")))
 
@@ -341,40 +342,14 @@ MRLEASE_EXPORT const char *mrlease_strerror(int err)
 
 MRLEASE_EXPORT const char *mrlease_reason_str(uint32_t reason)
 {
-	switch (reason) {
-	case MRLEASE_REASON_UNMAP:
-		return "unmap";
-	case MRLEASE_REASON_CLEAR:
-		return "clear";
-	case MRLEASE_REASON_MIGRATE:
-		return "migrate";
-	case MRLEASE_REASON_EXIT:
-		return "exit";
-	case MRLEASE_REASON_OTHER:
-		return "other";
-	case MRLEASE_REASON_TIMEOUT:
-		return "timeout";
-	case MRLEASE_REASON_ADMIN:
-		return "admin";
-	case MRLEASE_REASON_LAYOUT:
-		return "layout";
-	default:
-		return "unknown";
-	}
+	const char *name = mrlease_name(mrlease_reason_names, reason);
+
+	return name ? name : "unknown";
 }
 
 MRLEASE_EXPORT const char *mrlease_state_str(uint32_t state)
 {
-	switch (state) {
-	case MRLEASE_STATE_ARMED:
-		return "armed";
-	case MRLEASE_STATE_BROKEN:
-		return "broken";
-	case MRLEASE_STATE_ACKED:
-		return "acked";
-	case MRLEASE_STATE_REVOKED:
-		return "revoked";
-	default:
-		return "unknown";
-	}
+	const char *name = mrlease_name(mrlease_state_names, state);
+
+	return name ? name : "unknown";
 }

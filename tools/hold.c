@@ -81,17 +81,6 @@ static int parse_size(const char *w, const char *what, uint64_t *val)
 	return usage_err("hold: invalid %s \"%s\"", what, w);
 }
 
-static const char *event_names[] = {
-	[MRLEASE_EVENT_DECOHERENCE] = "decoherence",
-	[MRLEASE_EVENT_REVOKED] = "revoked",
-};
-
-static const char *const event_flag_names[] = {
-	"self",		/* MRLEASE_EVENT_F_SELF */
-	"kthread",	/* MRLEASE_EVENT_F_KTHREAD */
-	"unpinned",	/* MRLEASE_EVENT_F_UNPINNED */
-};
-
 /* "what happened" lines: {"event": EVENT, "id": ID, ...} / "EVENT lease ID ...". */
 static void pr_head(const char *event, uint64_t id)
 {
@@ -110,16 +99,16 @@ static void print_event(const struct mrlease_event *ev)
 {
 	char b1[32], b2[32];
 
-	pr_head(pr_enum(event_names, ARRAY_SIZE(event_names), ev->type, b1, sizeof(b1)), ev->id);
+	pr_head(pr_enum(NAMES(mrlease_event_names), ev->type, b1, sizeof(b1)), ev->id);
 	pr_str("reason", " reason %s",
-	       pr_enum(reason_names, reason_names_nr, ev->reason, b2, sizeof(b2)));
+	       pr_enum(NAMES(mrlease_reason_names), ev->reason, b2, sizeof(b2)));
 	pr_u64("breaker_pid", " breaker_pid %llu", (uint32_t)ev->breaker_pid);
 	pr_str("breaker_comm", " breaker_comm %s", ev->breaker_comm);
 	pr_u64("generation", " generation %llu", ev->generation);
 	pr_u64("start", " start %#llx", ev->start);
 	pr_u64("length", " length %llu", ev->length);
 	pr_u64("cookie", " cookie %#llx", ev->cookie);
-	pr_flags("flags", "flags", event_flag_names, ARRAY_SIZE(event_flag_names), ev->flags);
+	pr_flags("flags", "flags", NAMES(mrlease_event_flag_names), ev->flags);
 	pr_tail();
 }
 
@@ -387,11 +376,11 @@ int do_hold(struct args *a)
 	pr_u64("addr", " addr %#llx", reg.addr);
 	pr_u64("generation", " generation %llu", reg.generation);
 	pr_str("backing", " backing %s",
-	       pr_enum(backing_names, backing_names_nr, q.backing, b, sizeof(b)));
+	       pr_enum(NAMES(mrlease_backing_names), q.backing, b, sizeof(b)));
 	pr_u64("pinned_pages", " pinned_pages %llu", q.pinned_pages);
 	if (q.layout) {
 		pr_str("layout", " layout %s",
-		       pr_enum(layout_names, layout_names_nr, q.layout, b, sizeof(b)));
+		       pr_enum(NAMES(mrlease_layout_names), q.layout, b, sizeof(b)));
 		if (q.layout == MRLEASE_LAYOUT_REFUSED) {
 			pr_s64("layout_error", NULL, q.layout_error);
 			pr_text(" (%s)", strerror(-q.layout_error));
@@ -400,7 +389,7 @@ int do_hold(struct args *a)
 	/* A pinned lease is never HOLD_NONE: 0 is a module that predates the field. */
 	if (q.hold)
 		pr_str("hold", " hold %s",
-		       pr_enum(hold_names, hold_names_nr, q.hold, b, sizeof(b)));
+		       pr_enum(NAMES(mrlease_hold_names), q.hold, b, sizeof(b)));
 	pr_u64("timeout_ms", " timeout_ms %llu", q.timeout_ms);
 	pr_u64("ack_after_ms", " ack_after_ms %llu", h.ack_after_ms);
 	pr_u64("restore_after_ms", " restore_after_ms %llu", h.restore_after_ms);

@@ -9,56 +9,6 @@
 
 #include "mrlease-ctl.h"
 
-const char *const state_names[] = {
-	[MRLEASE_STATE_ARMED] = "armed",
-	[MRLEASE_STATE_BROKEN] = "broken",
-	[MRLEASE_STATE_ACKED] = "acked",
-	[MRLEASE_STATE_REVOKED] = "revoked",
-};
-const unsigned int state_names_nr = ARRAY_SIZE(state_names);
-
-const char *const reason_names[] = {
-	[MRLEASE_REASON_UNMAP] = "unmap",
-	[MRLEASE_REASON_CLEAR] = "clear",
-	[MRLEASE_REASON_MIGRATE] = "migrate",
-	[MRLEASE_REASON_EXIT] = "exit",
-	[MRLEASE_REASON_OTHER] = "other",
-	[MRLEASE_REASON_TIMEOUT] = "timeout",
-	[MRLEASE_REASON_ADMIN] = "admin",
-	[MRLEASE_REASON_LAYOUT] = "layout",
-};
-const unsigned int reason_names_nr = ARRAY_SIZE(reason_names);
-
-const char *const backing_names[] = {
-	[MRLEASE_BACKING_ANON] = "anon",
-	[MRLEASE_BACKING_SHMEM] = "shmem",
-	[MRLEASE_BACKING_FILE] = "file",
-	[MRLEASE_BACKING_FSDAX] = "fsdax",
-};
-const unsigned int backing_names_nr = ARRAY_SIZE(backing_names);
-
-const char *const layout_names[] = {
-	[MRLEASE_LAYOUT_NONE] = "none",
-	[MRLEASE_LAYOUT_HELD] = "held",
-	[MRLEASE_LAYOUT_BROKEN] = "broken",
-	[MRLEASE_LAYOUT_RELEASED] = "released",
-	[MRLEASE_LAYOUT_REFUSED] = "refused",
-};
-const unsigned int layout_names_nr = ARRAY_SIZE(layout_names);
-
-const char *const hold_names[] = {
-	[MRLEASE_HOLD_NONE] = "none",
-	[MRLEASE_HOLD_WAIT] = "wait",
-	[MRLEASE_HOLD_NOT_OWNER] = "not-owner",
-};
-const unsigned int hold_names_nr = ARRAY_SIZE(hold_names);
-
-/* By bit number. */
-static const char *const reg_flag_names[] = {
-	"pin",		/* MRLEASE_REG_PIN */
-	"wait_self",	/* MRLEASE_REG_WAIT_SELF */
-};
-
 /* new_encode_dev() */
 static unsigned int dev_major(uint64_t dev) { return (dev & 0xfff00) >> 8; }
 static unsigned int dev_minor(uint64_t dev) { return (dev & 0xff) | ((dev >> 12) & 0xfff00); }
@@ -97,7 +47,7 @@ void print_lease_attrs(const struct nl_attrs *at)
 
 	pr_u64_attr(at, MRLEASE_A_LEASE_ID, "id", "lease %llu");
 	/* Notifications: why, and who did it. */
-	pr_enum_attr(at, MRLEASE_A_REASON, "reason", " reason %s", reason_names, reason_names_nr);
+	pr_enum_attr(at, MRLEASE_A_REASON, "reason", " reason %s", NAMES(mrlease_reason_names));
 	pr_u32_attr(at, MRLEASE_A_BREAKER_PID, "breaker_pid", " breaker_pid %llu");
 	pr_str_attr(at, MRLEASE_A_BREAKER_COMM, "breaker_comm", " breaker_comm %s");
 
@@ -108,13 +58,12 @@ void print_lease_attrs(const struct nl_attrs *at)
 	pr_u64_attr(at, MRLEASE_A_LEN, "len", " len %llu");
 	pr_u64_attr(at, MRLEASE_A_COOKIE, "cookie", " cookie %#llx");
 	if (nl_has(at, MRLEASE_A_FLAGS))
-		pr_flags("flags", "flags", reg_flag_names, ARRAY_SIZE(reg_flag_names),
+		pr_flags("flags", "flags", NAMES(mrlease_reg_flag_names),
 			 nl_u32(at, MRLEASE_A_FLAGS));
-	pr_enum_attr(at, MRLEASE_A_STATE, "state", " state %s", state_names, state_names_nr);
+	pr_enum_attr(at, MRLEASE_A_STATE, "state", " state %s", NAMES(mrlease_state_names));
 	pr_u64_attr(at, MRLEASE_A_GENERATION, "generation", " generation %llu");
 	pr_u64_attr(at, MRLEASE_A_PINNED_PAGES, "pinned_pages", " pinned_pages %llu");
-	pr_enum_attr(at, MRLEASE_A_BACKING, "backing", " backing %s", backing_names,
-		     backing_names_nr);
+	pr_enum_attr(at, MRLEASE_A_BACKING, "backing", " backing %s", NAMES(mrlease_backing_names));
 	pr_str_attr(at, MRLEASE_A_PATH, "path", " path %s");
 	if (nl_has(at, MRLEASE_A_DEV)) {
 		v = nl_u64(at, MRLEASE_A_DEV);
@@ -124,8 +73,7 @@ void print_lease_attrs(const struct nl_attrs *at)
 	pr_u64_attr(at, MRLEASE_A_INO, "ino", " ino %llu");
 	pr_u64_attr(at, MRLEASE_A_OFFSET, "offset", " offset %llu");
 	/* The FL_LAYOUT file lease behind a file backing, and why the kernel refused it. */
-	pr_enum_attr(at, MRLEASE_A_LAYOUT, "layout", " layout %s", layout_names,
-		     layout_names_nr);
+	pr_enum_attr(at, MRLEASE_A_LAYOUT, "layout", " layout %s", NAMES(mrlease_layout_names));
 	if (nl_has(at, MRLEASE_A_LAYOUT_ERROR)) {
 		int32_t err = (int32_t)nl_u32(at, MRLEASE_A_LAYOUT_ERROR);
 
@@ -133,7 +81,7 @@ void print_lease_attrs(const struct nl_attrs *at)
 		pr_text(" (%s)", strerror(-err));
 	}
 	/* Whether a break by another process waits for the ack (up to timeout_ms). */
-	pr_enum_attr(at, MRLEASE_A_HOLD, "hold", " hold %s", hold_names, hold_names_nr);
+	pr_enum_attr(at, MRLEASE_A_HOLD, "hold", " hold %s", NAMES(mrlease_hold_names));
 	pr_u32_attr(at, MRLEASE_A_TIMEOUT_MS, "timeout_ms", " timeout_ms %llu");
 	pr_u64_attr(at, MRLEASE_A_BREAKS, "breaks", " breaks %llu");
 	pr_u64_attr(at, MRLEASE_A_ACKS, "acks", " acks %llu");

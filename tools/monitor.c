@@ -16,15 +16,6 @@
 
 #define MONITOR_RCVBUF	(4 << 20)
 
-static const char *const ntf_names[] = {
-	[MRLEASE_NTF_REGISTER] = "register",
-	[MRLEASE_NTF_BREAK] = "break",
-	[MRLEASE_NTF_ACK] = "ack",
-	[MRLEASE_NTF_RESTORE] = "restore",
-	[MRLEASE_NTF_REVOKE] = "revoke",
-	[MRLEASE_NTF_UNREGISTER] = "unregister",
-};
-
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -48,7 +39,7 @@ static void print_event(const struct nlmsghdr *nlh)
 		return;
 	nl_parse(nlh, &at);
 	pr_obj_open(NULL);
-	pr_str("event", "[%s] ", pr_enum(ntf_names, ARRAY_SIZE(ntf_names),
+	pr_str("event", "[%s] ", pr_enum(NAMES(mrlease_ntf_names),
 					 nl_u32(&at, MRLEASE_A_NTF), buf, sizeof(buf)));
 	print_lease_attrs(&at);
 	pr_obj_close();

@@ -14,6 +14,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/mrlease.h>
 
+#include "mrlease-names.h"
+
 #ifndef MRLEASE_CTL_VERSION
 #define MRLEASE_CTL_VERSION "unknown"
 #endif
@@ -158,17 +160,8 @@ void help_hold(FILE *f);
 
 /* lease.c: the attributes of a lease, shared with monitor. */
 void print_lease_attrs(const struct nl_attrs *at);
-extern const char *const state_names[];
-extern const unsigned int state_names_nr;
-extern const char *const reason_names[];
-extern const unsigned int reason_names_nr;
-extern const char *const backing_names[];
-extern const unsigned int backing_names_nr;
-extern const char *const layout_names[];
-extern const unsigned int layout_names_nr;
-extern const char *const hold_names[];
-extern const unsigned int hold_names_nr;
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* A table of mrlease-names.h and its length, for pr_enum() and pr_flags(). */
+#define NAMES(t) (t), ARRAY_SIZE(t)
 
 #endif /* MRLEASE_CTL_H */

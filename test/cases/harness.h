@@ -38,6 +38,8 @@
 
 #include <linux/mrlease.h>
 
+#include "mrlease-names.h"
+
 #define T_SKIP		4
 #define T_DEVICE	"/dev/" MRLEASE_DEVICE_NAME
 #define T_SYSMOD	"/sys/module/mrlease"
@@ -612,30 +614,16 @@ static inline const volatile struct mrlease_status *mrl_status(int fd)
 
 static inline const char *mrl_type_name(uint32_t t)
 {
-	switch (t) {
-	case MRLEASE_EVENT_DECOHERENCE: return "decoherence";
-	case MRLEASE_EVENT_REVOKED: return "revoked";
-	}
-	return "?";
+	const char *name = mrlease_name(mrlease_event_names, t);
+
+	return name ? name : "?";
 }
 
 static inline const char *mrl_reason_name(uint32_t r)
 {
-	switch (r) {
-	case MRLEASE_REASON_UNMAP: return "unmap";
-	case MRLEASE_REASON_CLEAR: return "clear";
-	case MRLEASE_REASON_MIGRATE: return "migrate";
-	case MRLEASE_REASON_EXIT: return "exit";
-	case MRLEASE_REASON_OTHER: return "other";
-	case MRLEASE_REASON_TIMEOUT: return "timeout";
-#ifdef MRLEASE_REASON_ADMIN
-	case MRLEASE_REASON_ADMIN: return "admin";
-#endif
-#ifdef MRLEASE_REASON_LAYOUT
-	case MRLEASE_REASON_LAYOUT: return "layout";
-#endif
-	}
-	return "?";
+	const char *name = mrlease_name(mrlease_reason_names, r);
+
+	return name ? name : "?";
 }
 
 static inline void mrl_print_event(const struct mrlease_event *e)

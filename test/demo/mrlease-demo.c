@@ -36,11 +36,15 @@
 
 #include <linux/mrlease.h>
 
-static const char *const reasons[] = {
-	[MRLEASE_REASON_UNMAP] = "unmap", [MRLEASE_REASON_CLEAR] = "clear",
-	[MRLEASE_REASON_MIGRATE] = "migrate", [MRLEASE_REASON_EXIT] = "exit",
-	[MRLEASE_REASON_OTHER] = "other", [MRLEASE_REASON_TIMEOUT] = "timeout",
-};
+#include "mrlease-names.h"
+
+
+static const char *reason_name(uint32_t reason)
+{
+	const char *name = mrlease_name(mrlease_reason_names, reason);
+
+	return name ? name : "?";
+}
 
 static void say(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const char *who, const char *fmt, ...)
@@ -132,7 +136,7 @@ static int hold(const char *path, uint64_t off, uint64_t len, unsigned int delay
 		die("read");
 	say("holder", "got MR_%s reason=%s by pid %d (%s), range offset %s + %s",
 	    ev.type == MRLEASE_EVENT_DECOHERENCE ? "DECOHERENCE" : "REVOKED",
-	    ev.reason < sizeof(reasons) / sizeof(reasons[0]) && reasons[ev.reason] ? reasons[ev.reason] : "?",
+	    reason_name(ev.reason),
 	    ev.breaker_pid, ev.breaker_comm,
 	    human(ev.start - (uintptr_t)map, b1, sizeof(b1)), human(ev.length, b2, sizeof(b2)));
 	say("holder", "quiescing DMA: acking after %u s", delay);
