@@ -140,83 +140,128 @@ union mrl_ioc_arg {
 	struct mrlease_query query;
 };
 
+static int mrl_ioc_api(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	return mrl_ioctl_api(ctx, &u->api);
+}
+
+static int mrl_ioc_register(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	return mrl_lease_register(ctx, &u->reg);
+}
+
+/* Nobody learnt the new lease's id: it must not outlive the error. */
+static void mrl_ioc_register_undo(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	struct mrlease_lease_ref ref = { .id = u->reg.id };
+
+	mrl_lease_unregister(ctx, &ref);
+}
+
+static int mrl_ioc_unregister(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	return mrl_lease_unregister(ctx, &u->ref);
+}
+
+static int mrl_ioc_ack(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	return mrl_lease_ack(ctx, &u->ref);
+}
+
+static int mrl_ioc_restore(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	return mrl_lease_restore(ctx, &u->res);
+}
+
+static int mrl_ioc_query(struct mrl_ctx *ctx, union mrl_ioc_arg *u)
+{
+	return mrl_lease_query(ctx, &u->query);
+}
+
+/* Allowed before the handshake (only the handshake itself). */
+#define MRL_IOC_ANY_TIME	BIT(0)
+/* Nothing to copy back: the structure is input only. */
+#define MRL_IOC_IN_ONLY		BIT(1)
+/* A refused handshake still copies back what the module supports. */
+#define MRL_IOC_OUT_ON_REFUSAL	BIT(2)
+
+/*
+ * One entry per command (as drm_ioctls[]): the size of our structure, the
+ * size of its first version (nothing shorter is accepted), what to call,
+ * and what undoes a success whose result could not be copied back.
+ */
+struct mrl_ioctl_desc {
+	unsigned int cmd;	/* MRL_IOC_BASE() of the command */
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int flags;
+	int (*handler)(struct mrl_ctx *ctx, union mrl_ioc_arg *u);
+	void (*undo)(struct mrl_ctx *ctx, union mrl_ioc_arg *u);
+};
+
+#define MRL_IOCTL(ioc, type, ver0_size, fn, undo_fn, fl)		\
+	{ .cmd = MRL_IOC_BASE(ioc), .size = sizeof(type),		\
+	  .min_size = (ver0_size), .flags = (fl), .handler = (fn),	\
+	  .undo = (undo_fn) }
+
+static const struct mrl_ioctl_desc mrl_ioctls[] = {
+	MRL_IOCTL(MRLEASE_IOC_API, struct mrlease_api, MRLEASE_API_SIZE_VER0,
+		  mrl_ioc_api, NULL, MRL_IOC_ANY_TIME | MRL_IOC_OUT_ON_REFUSAL),
+	MRL_IOCTL(MRLEASE_IOC_REGISTER, struct mrlease_register,
+		  MRLEASE_REGISTER_SIZE_VER0, mrl_ioc_register,
+		  mrl_ioc_register_undo, 0),
+	MRL_IOCTL(MRLEASE_IOC_UNREGISTER, struct mrlease_lease_ref,
+		  sizeof(struct mrlease_lease_ref), mrl_ioc_unregister, NULL,
+		  MRL_IOC_IN_ONLY),
+	MRL_IOCTL(MRLEASE_IOC_ACK, struct mrlease_lease_ref,
+		  sizeof(struct mrlease_lease_ref), mrl_ioc_ack, NULL,
+		  MRL_IOC_IN_ONLY),
+	MRL_IOCTL(MRLEASE_IOC_RESTORE, struct mrlease_restore,
+		  MRLEASE_RESTORE_SIZE_VER0, mrl_ioc_restore, NULL, 0),
+	MRL_IOCTL(MRLEASE_IOC_QUERY, struct mrlease_query,
+		  MRLEASE_QUERY_SIZE_VER0, mrl_ioc_query, NULL, 0),
+};
+
+static const struct mrl_ioctl_desc *mrl_ioctl_find(unsigned int cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mrl_ioctls); i++)
+		if (mrl_ioctls[i].cmd == MRL_IOC_BASE(cmd))
+			return &mrl_ioctls[i];
+	return NULL;
+}
+
 static long mrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	const struct mrl_ioctl_desc *desc = mrl_ioctl_find(cmd);
 	struct mrl_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	size_t usize = _IOC_SIZE(cmd);
 	union mrl_ioc_arg u;
-	size_t ksize, minsize;
 	int ret;
 
-	minsize = 0;
-	switch (MRL_IOC_BASE(cmd)) {
-	case MRL_IOC_BASE(MRLEASE_IOC_API):
-		ksize = sizeof(u.api);
-		minsize = MRLEASE_API_SIZE_VER0;
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_REGISTER):
-		ksize = sizeof(u.reg);
-		minsize = MRLEASE_REGISTER_SIZE_VER0;
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_UNREGISTER):
-	case MRL_IOC_BASE(MRLEASE_IOC_ACK):
-		ksize = sizeof(u.ref);
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_RESTORE):
-		ksize = sizeof(u.res);
-		minsize = MRLEASE_RESTORE_SIZE_VER0;
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_QUERY):
-		ksize = sizeof(u.query);
-		minsize = MRLEASE_QUERY_SIZE_VER0;
-		break;
-	default:
+	if (!desc)
 		return -ENOTTY;
-	}
-	if (MRL_IOC_BASE(cmd) != MRL_IOC_BASE(MRLEASE_IOC_API) &&
-	    !mrl_api_done(ctx))
+	if (!(desc->flags & MRL_IOC_ANY_TIME) && !mrl_api_done(ctx))
 		return -EBADFD;
 	/* Nothing may be shorter than the structure's first version. */
-	if (usize < (minsize ? : ksize))
+	if (usize < desc->min_size)
 		return -EINVAL;
-	ret = copy_struct_from_user(&u, ksize, uarg, usize);
+	ret = copy_struct_from_user(&u, desc->size, uarg, usize);
 	if (ret)
 		return ret;
 
-	switch (MRL_IOC_BASE(cmd)) {
-	case MRL_IOC_BASE(MRLEASE_IOC_API):
-		ret = mrl_ioctl_api(ctx, &u.api);
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_REGISTER):
-		ret = mrl_lease_register(ctx, &u.reg);
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_UNREGISTER):
-		return mrl_lease_unregister(ctx, &u.ref);
-	case MRL_IOC_BASE(MRLEASE_IOC_ACK):
-		return mrl_lease_ack(ctx, &u.ref);
-	case MRL_IOC_BASE(MRLEASE_IOC_RESTORE):
-		ret = mrl_lease_restore(ctx, &u.res);
-		break;
-	case MRL_IOC_BASE(MRLEASE_IOC_QUERY):
-		ret = mrl_lease_query(ctx, &u.query);
-		break;
-	}
-	/* A handshake refused for unknown features still tells what we support. */
-	if (ret == -EINVAL && MRL_IOC_BASE(cmd) == MRL_IOC_BASE(MRLEASE_IOC_API) &&
-	    u.api.supported)
-		return copy_to_user(uarg, &u, min(ksize, usize)) ? -EFAULT : ret;
-	if (ret)
+	ret = desc->handler(ctx, &u);
+	if ((desc->flags & MRL_IOC_IN_ONLY) ||
+	    (ret && !((desc->flags & MRL_IOC_OUT_ON_REFUSAL) &&
+		      ret == -EINVAL && u.api.supported)))
 		return ret;
 	/* An older caller gets what its version of the structure holds. */
-	if (!copy_to_user(uarg, &u, min(ksize, usize)))
-		return 0;
-	/* Nobody learnt the new lease's id: it must not outlive the error. */
-	if (MRL_IOC_BASE(cmd) == MRL_IOC_BASE(MRLEASE_IOC_REGISTER)) {
-		struct mrlease_lease_ref ref = { .id = u.reg.id };
-
-		mrl_lease_unregister(ctx, &ref);
-	}
+	if (!copy_to_user(uarg, &u, min_t(size_t, desc->size, usize)))
+		return ret;
+	if (!ret && desc->undo)
+		desc->undo(ctx, &u);
 	return -EFAULT;
 }
 
