@@ -123,9 +123,9 @@ static bool mrl_layout_lm_break(struct mrl_file_lease *fl)
 	spin_lock(&ctx->lock);
 	list_for_each_entry(lease, &layout->leases, layout_node)
 		if (lease->state == MRLEASE_STATE_ARMED)
-			mrl_lease_break_armed(lease, MRLEASE_REASON_LAYOUT,
-					      lease->start, lease->end,
-					      &breaker, NULL);
+			mrl_lease_break(lease, MRLEASE_REASON_LAYOUT,
+					lease->start, lease->end,
+					&breaker, NULL);
 	wait = mrl_layout_awaits_ack(layout);
 	/* Nothing to wait for: the locks code deletes the lease at once. */
 	layout->state = wait ? MRLEASE_LAYOUT_BROKEN : MRLEASE_LAYOUT_RELEASED;

@@ -209,6 +209,10 @@ int mrl_cdev_init(void);
 bool mrl_cdev_is_ours(const struct file *file);
 void mrl_cdev_uninit(void);
 
+/* arm.c */
+int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease);
+bool mrl_files_changing(const struct mrl_files *files);
+
 /* lease.c */
 int mrl_lease_init(void);
 void mrl_lease_uninit(void);
@@ -223,12 +227,15 @@ void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
 bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
 int mrl_lease_revoke(struct mrl_lease *lease);
 u32 mrl_lease_timeout_ms(const struct mrl_lease *lease);
-void mrl_lease_break(struct mrl_lease *lease, u32 reason, unsigned long start,
-		     unsigned long end, struct mrl_pins **sync);
-void mrl_lease_break_armed(struct mrl_lease *lease, u32 reason,
-			   unsigned long start, unsigned long end,
-			   const struct mrl_breaker *breaker,
-			   struct mrl_pins **sync);
+struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease);
+bool mrl_lease_spans_fsdax(const struct mrl_lease *lease);
+void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
+			  unsigned long start, unsigned long end,
+			  struct mrl_pins **sync);
+void mrl_lease_break(struct mrl_lease *lease, u32 reason,
+		     unsigned long start, unsigned long end,
+		     const struct mrl_breaker *breaker,
+		     struct mrl_pins **sync);
 void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 
 /* event.c */

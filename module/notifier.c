@@ -86,8 +86,8 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 	/* Makes a concurrent arm (register/restore) retry its pinning. */
 	mmu_interval_set_seq(mni, cur_seq);
 	if (reason && !mrl_invalidate_is_harmless(lease, reason))
-		mrl_lease_break(lease, reason, range->start, range->end,
-				may_sync ? &sync : NULL);
+		mrl_lease_invalidate(lease, reason, range->start, range->end,
+				     may_sync ? &sync : NULL);
 	spin_unlock(&ctx->lock);
 	mrl_pins_put(sync);
 	return true;
