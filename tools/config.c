@@ -50,22 +50,15 @@ static int config_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void
 
 static int config_show(struct args *a)
 {
-	struct nlmsghdr *nlh;
-	struct nl nl;
-	int ret;
-
 	if (args_is_help(a)) {
 		help_config(stdout);
 		return EXIT_OK;
 	}
 	if (!args_empty(a))
 		return usage_err("config show: unexpected \"%s\"", args_peek(a));
-	if (nl_open(&nl))
+	if (nl_request(MRLEASE_CMD_CONFIG_GET, 0, config_cb, NULL, "config show"))
 		return EXIT_ERR;
-	nlh = nl_msg(&nl, MRLEASE_CMD_CONFIG_GET, 0);
-	ret = nl_talk(&nl, nlh, config_cb, NULL, "config show");
-	nl_close(&nl);
-	return ret ? EXIT_ERR : EXIT_OK;
+	return EXIT_OK;
 }
 
 static int config_set(struct args *a)
@@ -75,7 +68,7 @@ static int config_set(struct args *a)
 	bool any = false;
 	struct nlmsghdr *nlh;
 	unsigned int i;
-	struct nl nl;
+	struct nl *nl;
 	int ret;
 
 	if (args_is_help(a)) {
@@ -98,14 +91,14 @@ static int config_set(struct args *a)
 	if (!any)
 		return usage_err("config set: nothing to set");
 
-	if (nl_open(&nl))
+	nl = nl_sock();
+	if (!nl)
 		return EXIT_ERR;
-	nlh = nl_msg(&nl, MRLEASE_CMD_CONFIG_SET, 0);
+	nlh = nl_msg(nl, MRLEASE_CMD_CONFIG_SET, 0);
 	for (i = 0; i < ARRAY_SIZE(params); i++)
 		if (set[i])
 			mnl_attr_put_u32(nlh, params[i].type, val[i]);
-	ret = nl_talk(&nl, nlh, NULL, NULL, "config set");
-	nl_close(&nl);
+	ret = nl_talk(nl, nlh, NULL, NULL, "config set");
 	return ret ? EXIT_ERR : EXIT_OK;
 }
 

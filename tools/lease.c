@@ -130,7 +130,7 @@ static int lease_show(struct args *a)
 	struct nlmsghdr *nlh;
 	unsigned long n = 0;
 	char what[64];
-	struct nl nl;
+	struct nl *nl;
 	int ret;
 
 	while (!args_empty(a)) {
@@ -160,28 +160,28 @@ static int lease_show(struct args *a)
 	if (have_id && have_pid)
 		return usage_err("lease show: give a lease ID or pid PID, not both");
 
-	if (nl_open(&nl))
+	nl = nl_sock();
+	if (!nl)
 		return EXIT_ERR;
 	if (have_id) {
-		nlh = nl_msg(&nl, MRLEASE_CMD_LEASE_GET, 0);
+		nlh = nl_msg(nl, MRLEASE_CMD_LEASE_GET, 0);
 		mnl_attr_put_u64(nlh, MRLEASE_A_LEASE_ID, id);
 		snprintf(what, sizeof(what), "lease %llu", (unsigned long long)id);
 	} else {
-		nlh = nl_msg(&nl, MRLEASE_CMD_LEASE_GET, NLM_F_DUMP);
+		nlh = nl_msg(nl, MRLEASE_CMD_LEASE_GET, NLM_F_DUMP);
 		if (have_pid)
 			mnl_attr_put_u32(nlh, MRLEASE_A_OWNER_PID, pid);
 		snprintf(what, sizeof(what), "lease show");
 	}
 	pr_arr_open(NULL);
-	ret = nl_talk(&nl, nlh, lease_cb, &n, what);
+	ret = nl_talk(nl, nlh, lease_cb, &n, what);
 	pr_arr_close();
 	if (json)
 		pr_end_record();
 	else
 		fflush(stdout);
-	if (!ret && nl.dump_intr)
+	if (!ret && nl->dump_intr)
 		warn_msg("dump was interrupted (leases changed meanwhile) and may be inconsistent; run it again");
-	nl_close(&nl);
 	return ret ? EXIT_ERR : EXIT_OK;
 }
 
@@ -189,7 +189,7 @@ static int lease_revoke(struct args *a)
 {
 	struct nlmsghdr *nlh;
 	char what[64];
-	struct nl nl;
+	struct nl *nl;
 	uint64_t id;
 	int ret;
 
@@ -206,13 +206,13 @@ static int lease_revoke(struct args *a)
 	if (!args_empty(a))
 		return usage_err("lease revoke: unexpected \"%s\"", args_peek(a));
 
-	if (nl_open(&nl))
+	nl = nl_sock();
+	if (!nl)
 		return EXIT_ERR;
-	nlh = nl_msg(&nl, MRLEASE_CMD_LEASE_REVOKE, 0);
+	nlh = nl_msg(nl, MRLEASE_CMD_LEASE_REVOKE, 0);
 	mnl_attr_put_u64(nlh, MRLEASE_A_LEASE_ID, id);
 	snprintf(what, sizeof(what), "lease revoke %llu", (unsigned long long)id);
-	ret = nl_talk(&nl, nlh, NULL, NULL, what);
-	nl_close(&nl);
+	ret = nl_talk(nl, nlh, NULL, NULL, what);
 	return ret ? EXIT_ERR : EXIT_OK;
 }
 

@@ -50,9 +50,8 @@ int do_monitor(struct args *a)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rcvbuf = MONITOR_RCVBUF;
-	struct nl nl;
-	int ret = EXIT_ERR;
 	unsigned int grp;
+	struct nl *nl;
 
 	if (args_is_help(a)) {
 		help_monitor(stdout);
@@ -60,22 +59,23 @@ int do_monitor(struct args *a)
 	}
 	if (!args_empty(a))
 		return usage_err("monitor: unexpected \"%s\"", args_peek(a));
-	if (nl_open(&nl))
+	nl = nl_sock();
+	if (!nl)
 		return EXIT_ERR;
-	grp = nl.monitor_group;
+	grp = nl->monitor_group;
 	if (!grp) {
 		err_msg("monitor: the kernel's \"%s\" family has no \"%s\" group",
 			MRLEASE_GENL_NAME, MRLEASE_GENL_MCGRP_MONITOR);
-		goto out;
+		return EXIT_ERR;
 	}
 	/* Bursts of events: ask for room, but go on with what we get. */
-	setsockopt(mnl_socket_get_fd(nl.sk), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (mnl_socket_setsockopt(nl.sk, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
+	setsockopt(mnl_socket_get_fd(nl->sk), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (mnl_socket_setsockopt(nl->sk, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
 		int err = errno;
 
 		err_msg("monitor: cannot join the \"%s\" group: %s%s", MRLEASE_GENL_MCGRP_MONITOR,
 			strerror(err), err == EPERM ? " (it needs CAP_SYS_ADMIN)" : "");
-		goto out;
+		return EXIT_ERR;
 	}
 
 	/* No SA_RESTART: a signal must end the blocking receive. */
@@ -88,7 +88,7 @@ int do_monitor(struct args *a)
 		ssize_t n;
 		int len;
 
-		n = mnl_socket_recvfrom(nl.sk, nl.rbuf, nl.rlen);
+		n = mnl_socket_recvfrom(nl->sk, nl->rbuf, nl->rlen);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -97,20 +97,17 @@ int do_monitor(struct args *a)
 				continue;
 			}
 			err_msg("monitor: %s", strerror(errno));
-			goto out;
+			return EXIT_ERR;
 		}
 		len = n;
-		for (nlh = (const void *)nl.rbuf; mnl_nlmsg_ok(nlh, len);
+		for (nlh = (const void *)nl->rbuf; mnl_nlmsg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len))
-			if (nlh->nlmsg_type == nl.family)
+			if (nlh->nlmsg_type == nl->family)
 				print_event(nlh);
 		if (ferror(stdout)) {
 			err_msg("monitor: cannot write: %s", strerror(errno));
-			goto out;
+			return EXIT_ERR;
 		}
 	}
-	ret = EXIT_OK;
-out:
-	nl_close(&nl);
-	return ret;
+	return EXIT_OK;
 }

@@ -211,5 +211,7 @@ int main(int argc, char **argv)
 		help_main(stderr);
 		return EXIT_USAGE;
 	}
-	return dispatch(NULL, objects, NULL, help_main, &a);
+	c = dispatch(NULL, objects, NULL, help_main, &a);
+	nl_sock_close();
+	return c;
 }

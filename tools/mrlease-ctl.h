@@ -87,9 +87,12 @@ struct nl_attrs {
 typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, const struct nl_attrs *at,
 			 void *data);
 
-/* Open a socket and resolve the family; prints why on failure. */
-int nl_open(struct nl *nl);
-void nl_close(struct nl *nl);
+/*
+ * The process's one socket, opened and the family resolved on first use;
+ * NULL (and why, printed) on failure.  nl_sock_close() at exit.
+ */
+struct nl *nl_sock(void);
+void nl_sock_close(void);
 /* Start a request in nl->sbuf. */
 struct nlmsghdr *nl_msg(struct nl *nl, uint8_t cmd, uint16_t flags);
 /*
@@ -99,6 +102,9 @@ struct nlmsghdr *nl_msg(struct nl *nl, uint8_t cmd, uint16_t flags);
  */
 int nl_talk(struct nl *nl, struct nlmsghdr *nlh, nl_msg_cb cb, void *data,
 	    const char *what);
+/* nl_msg() + nl_talk() on nl_sock() for a request without attributes. */
+int nl_request(uint8_t cmd, uint16_t flags, nl_msg_cb cb, void *data,
+	       const char *what);
 /* Parse the attributes of an mrlease message (unknown ones are ignored). */
 void nl_parse(const struct nlmsghdr *nlh, struct nl_attrs *at);
 

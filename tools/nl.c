@@ -333,7 +333,7 @@ static int family_cb(const struct nlmsghdr *nlh, const struct nl_attrs *unused, 
 	return 0;
 }
 
-int nl_open(struct nl *nl)
+static int nl_open(struct nl *nl)
 {
 	struct family fam = { 0 };
 	struct nlmsghdr *nlh;
@@ -391,11 +391,35 @@ free_buf:
 	return -1;
 }
 
-void nl_close(struct nl *nl)
+static void nl_close(struct nl *nl)
 {
 	if (nl->sk)
 		mnl_socket_close(nl->sk);
 	free(nl->rbuf);
 	nl->sk = NULL;
 	nl->rbuf = NULL;
+}
+
+static struct nl the_sock;
+
+struct nl *nl_sock(void)
+{
+	if (!the_sock.sk && nl_open(&the_sock))
+		return NULL;
+	return &the_sock;
+}
+
+void nl_sock_close(void)
+{
+	nl_close(&the_sock);
+}
+
+int nl_request(uint8_t cmd, uint16_t flags, nl_msg_cb cb, void *data,
+	       const char *what)
+{
+	struct nl *nl = nl_sock();
+
+	if (!nl)
+		return -1;
+	return nl_talk(nl, nl_msg(nl, cmd, flags), cb, data, what);
 }

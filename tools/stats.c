@@ -83,22 +83,15 @@ static int stats_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void 
 
 static int stats_show(struct args *a)
 {
-	struct nlmsghdr *nlh;
-	struct nl nl;
-	int ret;
-
 	if (args_is_help(a)) {
 		help_stats(stdout);
 		return EXIT_OK;
 	}
 	if (!args_empty(a))
 		return usage_err("stats: unexpected \"%s\"", args_peek(a));
-	if (nl_open(&nl))
+	if (nl_request(MRLEASE_CMD_STATS_GET, 0, stats_cb, NULL, "stats"))
 		return EXIT_ERR;
-	nlh = nl_msg(&nl, MRLEASE_CMD_STATS_GET, 0);
-	ret = nl_talk(&nl, nlh, stats_cb, NULL, "stats");
-	nl_close(&nl);
-	return ret ? EXIT_ERR : EXIT_OK;
+	return EXIT_OK;
 }
 
 static const struct cmd stats_cmds[] = {
