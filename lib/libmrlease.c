@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,32 +273,54 @@ MRLEASE_EXPORT int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
 	return mrlease_restore_valid(ctx, id, generation, NULL);
 }
 
-MRLEASE_EXPORT int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,
-				 struct mrlease_info *info)
+_Static_assert(offsetof(struct mrlease_info, layout) == MRLEASE_INFO_SIZE_VER0,
+	       "struct mrlease_info: version 1.0 must stay a prefix");
+
+/*
+ * Fill the first @size bytes of @info: what this library knows, and zeroes
+ * past that for a caller built against a newer header.
+ */
+MRLEASE_EXPORT int mrlease_query_info(struct mrlease_ctx *ctx, uint64_t id,
+				      struct mrlease_info *info, size_t size)
 {
 	struct mrlease_query q = { .id = id };
+	struct mrlease_info all = { 0 };
 
-	if (!ctx || !info)
+	if (!ctx || !info || size < MRLEASE_INFO_SIZE_VER0)
 		return -EINVAL;
 	if (ioctl(ctx->fd, MRLEASE_IOC_QUERY, &q))
 		return neg_errno();
-	memset(info, 0, sizeof(*info));
-	info->id = q.id;
-	info->generation = q.generation;
-	info->addr = q.addr;
-	info->length = q.len;
-	info->cookie = q.cookie;
-	info->pinned_pages = q.pinned_pages;
-	info->dev = q.dev;
-	info->ino = q.ino;
-	info->offset = q.offset;
-	info->state = q.state;
-	info->flags = q.lease_flags;
-	info->backing = q.backing;
-	info->timeout_ms = q.timeout_ms;
-	info->breaks = q.breaks;
-	info->hold = q.hold;
+	all.id = q.id;
+	all.generation = q.generation;
+	all.addr = q.addr;
+	all.length = q.len;
+	all.cookie = q.cookie;
+	all.pinned_pages = q.pinned_pages;
+	all.dev = q.dev;
+	all.ino = q.ino;
+	all.offset = q.offset;
+	all.state = q.state;
+	all.flags = q.lease_flags;
+	all.backing = q.backing;
+	all.timeout_ms = q.timeout_ms;
+	all.breaks = q.breaks;
+	all.hold = q.hold;
+	all.layout = q.layout;
+	all.layout_error = q.layout_error;
+	if (size > sizeof(all)) {
+		memset((char *)info + sizeof(all), 0, size - sizeof(all));
+		size = sizeof(all);
+	}
+	memcpy(info, &all, size);
 	return 0;
+}
+
+/* Programs built against 1.0 call this with the 1.0 structure. */
+#undef mrlease_query
+MRLEASE_EXPORT int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,
+				 struct mrlease_info *info)
+{
+	return mrlease_query_info(ctx, id, info, MRLEASE_INFO_SIZE_VER0);
 }
 
 /* Messages for the errnos whose meaning is specific to mrlease. */

@@ -28,7 +28,11 @@ struct mrlease_ctx;
 #define MRLEASE_PIN		MRLEASE_REG_PIN		/* pin while leased */
 #define MRLEASE_WAIT_SELF	MRLEASE_REG_WAIT_SELF	/* see the uapi header */
 
-/* What mrlease_query() reports of one lease. */
+/*
+ * What mrlease_query() reports of one lease.  Size-versioned: fields are
+ * only ever appended, and the library fills as much as the caller's
+ * structure holds (mrlease_query_info(3)).
+ */
 struct mrlease_info {
 	uint64_t id;
 	uint64_t generation;
@@ -45,7 +49,13 @@ struct mrlease_info {
 	uint32_t timeout_ms;
 	uint32_t breaks;
 	uint32_t hold;		/* MRLEASE_HOLD_*: does a foreign break wait? */
+	/* Version 1.1 (LIBMRLEASE_1.1): */
+	uint32_t layout;	/* MRLEASE_LAYOUT_*: the file-layout lease */
+	int32_t layout_error;	/* MRLEASE_LAYOUT_REFUSED: why (-errno) */
 };
+
+/* struct mrlease_info as LIBMRLEASE_1 (version 1.0) knew it. */
+#define MRLEASE_INFO_SIZE_VER0	96
 
 int mrlease_open(struct mrlease_ctx **ctx, unsigned int flags);
 void mrlease_close(struct mrlease_ctx *ctx);
@@ -105,6 +115,16 @@ int mrlease_restore(struct mrlease_ctx *ctx, uint64_t id,
 		    uint64_t *generation);
 int mrlease_query(struct mrlease_ctx *ctx, uint64_t id,
 		  struct mrlease_info *info);
+int mrlease_query_info(struct mrlease_ctx *ctx, uint64_t id,
+		       struct mrlease_info *info, size_t size);
+/*
+ * Programs built with this header pass the size of their structure, so
+ * that an older or newer library fills exactly that much.  The function
+ * mrlease_query() stays for programs built before: it fills the 1.0
+ * structure (MRLEASE_INFO_SIZE_VER0 bytes).
+ */
+#define mrlease_query(ctx, id, info) \
+	mrlease_query_info((ctx), (id), (info), sizeof(*(info)))
 
 const char *mrlease_strerror(int err);
 const char *mrlease_reason_str(uint32_t reason);

@@ -144,6 +144,33 @@ static void test_register(void)
 	CHECK_EQ(info.timeout_ms, 1234);
 	CHECK_EQ(info.breaks, 0);
 	CHECK_EQ(info.hold, MRLEASE_HOLD_WAIT);
+	CHECK_EQ(info.layout, MRLEASE_LAYOUT_NONE);
+	CHECK_EQ(info.layout_error, 0);
+	{
+		/* Size-versioned: exactly the caller's structure is written. */
+		struct {
+			struct mrlease_info info;
+			unsigned char tail[16];
+		} big;
+		static const unsigned char zero[sizeof(big.tail)];
+
+		memset(&big, 0xa5, sizeof(big));
+		CHECK_OK(mrlease_query_info(ctx, id, &big.info, MRLEASE_INFO_SIZE_VER0));
+		CHECK_EQ(big.info.id, id);
+		CHECK_EQ(big.info.hold, MRLEASE_HOLD_WAIT);
+		CHECK_EQ(big.info.layout, 0xa5a5a5a5u);
+		memset(&big, 0xa5, sizeof(big));
+		CHECK_OK(mrlease_query_info(ctx, id, &big.info, sizeof(big)));
+		CHECK_EQ(big.info.cookie, 0xc0ffee);
+		CHECK_EQ(big.info.layout, MRLEASE_LAYOUT_NONE);
+		CHECK(!memcmp(big.tail, zero, sizeof(zero)));
+		CHECK_ERR(mrlease_query_info(ctx, id, &big.info, MRLEASE_INFO_SIZE_VER0 - 1), EINVAL);
+		/* The function programs built against 1.0 call: the 1.0 structure. */
+		memset(&big, 0xa5, sizeof(big));
+		CHECK_OK((mrlease_query)(ctx, id, &big.info));
+		CHECK_EQ(big.info.pinned_pages, 3);
+		CHECK_EQ(big.info.layout, 0xa5a5a5a5u);
+	}
 
 	CHECK_OK(mrlease_register(ctx, a, PG(1), 1, MRLEASE_PIN | MRLEASE_WAIT_SELF, &id2));
 	CHECK_NE(id2, id);
