@@ -2,8 +2,8 @@
 /*
  * hold FILE [OFFSET LEN] [--ack-after MS] [--restore-after MS] [--timeout MS]
  *
- * A small lease holder for operators and demos, speaking the ioctl ABI of
- * /dev/mrlease directly: map the file shared, take a pinned lease on the
+ * A small lease holder for operators and demos, built on libmrlease as an
+ * RDMA stack would be: map the file shared, take a pinned lease on the
  * range, print each event as it comes, acknowledge each break after the
  * delay (as an RDMA stack would once it has quiesced the MR), restore the
  * lease after another delay (as it would re-register the MR), and go on
@@ -14,34 +14,48 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mrlease.h"
 #include "mrlease-ctl.h"
 
 #define DEV_PATH	"/dev/" MRLEASE_DEVICE_NAME
-#define MAX_EVENTS	16
 #define NEVER		(-1LL)
 
+/* What the command line asked. */
+struct hold_opts {
+	const char *path;
+	uint64_t offset, len;		/* len 0: the whole file */
+	uint64_t timeout_ms;
+	uint64_t ack_after_ms;
+	uint64_t restore_after_ms;
+};
+
+/* The file's range, mapped shared. */
+struct hold_map {
+	int fd;
+	void *map;
+	size_t map_len;
+	size_t delta;			/* of OFFSET into the first page */
+};
+
 struct holder {
-	int dev;
+	struct mrlease_ctx *ctx;
 	uint64_t id;
 	uint64_t ack_after_ms;
 	uint64_t restore_after_ms;
 	/* The break waiting for its ack, if any. */
 	int64_t ack_at_ms;		/* NEVER: none pending */
-	uint64_t ack_gen;
+	struct mrlease_event brk;
 	int64_t broke_at_ms;
 	/* The restore due after an ack or a revoke, if any. */
 	int64_t restore_at_ms;		/* NEVER: none pending */
-	size_t event_size;		/* the module's sizeof(struct mrlease_event) */
 };
 
 void help_hold(FILE *f)
@@ -123,63 +137,58 @@ static void print_error(const char *what, uint64_t id, int err)
 /* Restore the lease; an error leaves it unarmed, which is fatal for a holder. */
 static int restore(struct holder *h)
 {
-	struct mrlease_restore res = { .id = h->id };
-	int tries;
+	uint64_t generation;
+	int tries, ret = 0;
 
 	h->restore_at_ms = NEVER;
 	for (tries = 0; tries < 10; tries++) {
-		if (!ioctl(h->dev, MRLEASE_IOC_RESTORE, &res)) {
+		ret = mrlease_restore(h->ctx, h->id, &generation);
+		if (!ret) {
 			pr_head("restore", h->id);
-			pr_u64("generation", " generation %llu", res.generation);
+			pr_u64("generation", " generation %llu", generation);
 			pr_tail();
 			return 0;
 		}
-		if (errno != EAGAIN && errno != EINTR)
+		if (ret != -EAGAIN && ret != -EINTR)
 			break;
 		usleep(10000);
 	}
-	print_error("restore", h->id, errno);
+	print_error("restore", h->id, -ret);
 	return -1;
 }
 
 static int ack(struct holder *h)
 {
-	struct mrlease_lease_ref ref = { .id = h->id, .generation = h->ack_gen };
+	int ret;
 
 	h->ack_at_ms = NEVER;
-	if (ioctl(h->dev, MRLEASE_IOC_ACK, &ref)) {
-		/* ETIMEDOUT: revoked meanwhile; its record follows, and the restore with it. */
-		print_error("ack", h->id, errno);
-		return errno == ETIMEDOUT || errno == ESTALE ? 0 : -1;
+	ret = mrlease_ack_event(h->ctx, &h->brk);
+	if (ret) {
+		/* ESTALE: restored or revoked meanwhile; its record says what next. */
+		print_error("ack", h->id, -ret);
+		return ret == -ESTALE ? 0 : -1;
 	}
 	pr_head("ack", h->id);
-	pr_u64("generation", " generation %llu", h->ack_gen);
+	pr_u64("generation", " generation %llu", h->brk.generation);
 	pr_u64("after_ms", " after_ms %llu", now_ms() - h->broke_at_ms);
 	pr_tail();
 	h->restore_at_ms = now_ms() + h->restore_after_ms;
 	return 0;
 }
 
+/* Every record queued now; -1 with errno set on an error. */
 static int read_events(struct holder *h)
 {
-	char buf[MAX_EVENTS * 256];
-	size_t n = sizeof(buf) / h->event_size * h->event_size;
-	ssize_t got;
-	size_t off;
+	struct mrlease_event ev;
+	int ret;
 
-	got = read(h->dev, buf, n);
-	if (got < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	for (off = 0; off + h->event_size <= (size_t)got; off += h->event_size) {
-		struct mrlease_event ev = { 0 };
-
-		memcpy(&ev, buf + off, h->event_size < sizeof(ev) ? h->event_size : sizeof(ev));
+	while (!(ret = mrlease_get_event(h->ctx, &ev))) {
 		ev.breaker_comm[sizeof(ev.breaker_comm) - 1] = '\0';
 		print_event(&ev);
 		if (ev.id != h->id)
 			continue;
 		if (ev.type == MRLEASE_EVENT_DECOHERENCE) {
-			h->ack_gen = ev.generation;
+			h->brk = ev;
 			h->broke_at_ms = now_ms();
 			h->ack_at_ms = h->broke_at_ms + h->ack_after_ms;
 		} else if (ev.type == MRLEASE_EVENT_REVOKED) {
@@ -188,7 +197,23 @@ static int read_events(struct holder *h)
 			h->restore_at_ms = now_ms() + h->restore_after_ms;
 		}
 	}
-	return 0;
+	if (ret == -EAGAIN || ret == -EINTR)
+		return 0;
+	errno = -ret;
+	return -1;
+}
+
+/* When the next ack or restore is due, as a poll() timeout. */
+static int next_timeout(const struct holder *h)
+{
+	int64_t next = h->ack_at_ms, left;
+
+	if (h->restore_at_ms != NEVER && (next == NEVER || h->restore_at_ms < next))
+		next = h->restore_at_ms;
+	if (next == NEVER)
+		return -1;
+	left = next - now_ms();
+	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 static int hold_loop(struct holder *h)
@@ -206,20 +231,11 @@ static int hold_loop(struct holder *h)
 		err_msg("hold: signalfd: %s", strerror(errno));
 		return -1;
 	}
-	pfd[0] = (struct pollfd){ .fd = h->dev, .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = mrlease_get_fd(h->ctx), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	for (;;) {
-		int64_t next = h->ack_at_ms;
-		int timeout = -1, n;
+		int n = poll(pfd, 2, next_timeout(h));
 
-		if (h->restore_at_ms != NEVER && (next == NEVER || h->restore_at_ms < next))
-			next = h->restore_at_ms;
-		if (next != NEVER) {
-			int64_t left = next - now_ms();
-
-			timeout = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-		}
-		n = poll(pfd, 2, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -241,41 +257,26 @@ static int hold_loop(struct holder *h)
 	return pfd[1].revents ? 0 : -1;
 }
 
-int do_hold(struct args *a)
+/* The words after "hold"; an EXIT_* on error, 0 otherwise. */
+static int parse_hold_args(struct args *a, struct hold_opts *o)
 {
-	struct mrlease_api api = { .api = MRLEASE_API, .features = MRLEASE_FEATURE_PIN };
-	struct mrlease_register reg = { .flags = MRLEASE_REG_PIN };
-	struct mrlease_query q = { 0 };
-	struct mrlease_lease_ref unreg = { 0 };
-	struct holder h = { .dev = -1, .ack_at_ms = NEVER, .restore_at_ms = NEVER };
-	const char *path = NULL, *pos[2];
-	uint64_t offset = 0, len = 0, timeout_ms = 0;
+	const char *pos[2];
 	unsigned int npos = 0;
-	long page = sysconf(_SC_PAGESIZE);
-	size_t map_len, delta;
-	struct stat st;
-	void *map;
-	int fd, prot = PROT_READ | PROT_WRITE, ret = EXIT_ERR;
-	char b[32];
 
-	if (args_is_help(a)) {
-		help_hold(stdout);
-		return EXIT_OK;
-	}
 	while (!args_empty(a)) {
 		const char *w = args_next(a);
 		int r;
 
 		if (!strcmp(w, "--ack-after") || !strcmp(w, "ack-after")) {
-			r = args_u64(a, "--ack-after", INT32_MAX, &h.ack_after_ms);
+			r = args_u64(a, "--ack-after", INT32_MAX, &o->ack_after_ms);
 		} else if (!strcmp(w, "--restore-after") || !strcmp(w, "restore-after")) {
-			r = args_u64(a, "--restore-after", INT32_MAX, &h.restore_after_ms);
+			r = args_u64(a, "--restore-after", INT32_MAX, &o->restore_after_ms);
 		} else if (!strcmp(w, "--timeout") || !strcmp(w, "timeout")) {
-			r = args_u64(a, "--timeout", UINT32_MAX, &timeout_ms);
+			r = args_u64(a, "--timeout", UINT32_MAX, &o->timeout_ms);
 		} else if (w[0] == '-' && w[1]) {
 			r = usage_err("hold: unknown option \"%s\"", w);
-		} else if (!path) {
-			path = w;
+		} else if (!o->path) {
+			o->path = w;
 			r = 0;
 		} else if (npos < 2) {
 			pos[npos++] = w;
@@ -286,131 +287,176 @@ int do_hold(struct args *a)
 		if (r)
 			return r;
 	}
-	if (!path)
+	if (!o->path)
 		return usage_err("hold: which file? (hold FILE [OFFSET LEN])");
 	if (npos == 1)
 		return usage_err("hold: give both OFFSET and LEN, or neither");
-	if (npos == 2 && (parse_size(pos[0], "OFFSET", &offset) || parse_size(pos[1], "LEN", &len)))
-		return EXIT_USAGE;
-
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
-		prot = PROT_READ;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (npos == 2) {
+		if (parse_size(pos[0], "OFFSET", &o->offset) ||
+		    parse_size(pos[1], "LEN", &o->len))
+			return EXIT_USAGE;
+		if (!o->len)
+			return usage_err("hold: LEN must not be 0");
 	}
-	if (fd < 0) {
-		err_msg("hold: %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Map [OFFSET, +LEN) of the file, read-only if that is all we may. */
+static int map_range(struct hold_opts *o, struct hold_map *m)
+{
+	int prot = PROT_READ | PROT_WRITE;
+	long page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+
+	m->fd = open(o->path, O_RDWR | O_CLOEXEC);
+	if (m->fd < 0 && errno == EACCES) {
+		prot = PROT_READ;
+		m->fd = open(o->path, O_RDONLY | O_CLOEXEC);
+	}
+	if (m->fd < 0) {
+		err_msg("hold: %s: %s", o->path, strerror(errno));
 		return EXIT_ERR;
 	}
-	if (fstat(fd, &st)) {
-		err_msg("hold: %s: %s", path, strerror(errno));
+	if (fstat(m->fd, &st)) {
+		err_msg("hold: %s: %s", o->path, strerror(errno));
 		goto close_fd;
 	}
-	if (npos == 0) {
-		len = st.st_size;
-		if (!len) {
-			err_msg("hold: %s is empty; give OFFSET and LEN", path);
+	if (!o->len) {
+		o->len = st.st_size;
+		if (!o->len) {
+			err_msg("hold: %s is empty; give OFFSET and LEN", o->path);
 			goto close_fd;
 		}
 	}
-	if (!len) {
-		ret = usage_err("hold: LEN must not be 0");
-		goto close_fd;
-	}
 	/* mmap() wants a page-aligned offset; the lease covers just [OFFSET, +LEN). */
-	delta = offset % page;
-	if (len > SIZE_MAX - delta) {
-		ret = usage_err("hold: LEN too big");
+	m->delta = o->offset % page;
+	if (o->len > SIZE_MAX - m->delta) {
+		close(m->fd);
+		return usage_err("hold: LEN too big");
+	}
+	m->map_len = m->delta + o->len;
+	m->map = mmap(NULL, m->map_len, prot, MAP_SHARED, m->fd, o->offset - m->delta);
+	if (m->map == MAP_FAILED) {
+		err_msg("hold: mmap %s: %s", o->path, strerror(errno));
 		goto close_fd;
 	}
-	map_len = delta + len;
-	map = mmap(NULL, map_len, prot, MAP_SHARED, fd, offset - delta);
-	if (map == MAP_FAILED) {
-		err_msg("hold: mmap %s: %s", path, strerror(errno));
-		goto close_fd;
-	}
+	return 0;
 
-	h.dev = open(DEV_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (h.dev < 0) {
-		if (errno == ENOENT)
-			err_msg("hold: %s: %s (mrlease kernel module not loaded? modprobe mrlease)",
-				DEV_PATH, strerror(errno));
-		else
-			err_msg("hold: %s: %s", DEV_PATH, strerror(errno));
-		goto unmap;
-	}
-	if (ioctl(h.dev, MRLEASE_IOC_API, &api)) {
-		err_msg("hold: %s: API handshake: %s", DEV_PATH, strerror(errno));
-		goto close_dev;
-	}
-	if (!(api.features & MRLEASE_FEATURE_PIN)) {
-		err_msg("hold: the module does not offer pinned leases");
-		goto close_dev;
-	}
-	if (api.event_size < offsetof(struct mrlease_event, reserved) ||
-	    api.event_size > 256) {
-		err_msg("hold: the module's event size %u is not one this tool can read",
-			api.event_size);
-		goto close_dev;
-	}
-	h.event_size = api.event_size;
+close_fd:
+	close(m->fd);
+	return EXIT_ERR;
+}
 
-	reg.addr = (uintptr_t)map + delta;
-	reg.len = len;
-	reg.cookie = getpid();
-	reg.timeout_ms = timeout_ms;
-	if (ioctl(h.dev, MRLEASE_IOC_REGISTER, &reg)) {
-		err_msg("hold: registering a pinned lease on %s [%llu, +%llu): %s", path,
-			(unsigned long long)offset, (unsigned long long)len, strerror(errno));
-		goto close_dev;
-	}
-	h.id = reg.id;
-	q.id = reg.id;
-	ioctl(h.dev, MRLEASE_IOC_QUERY, &q);
+static void unmap_range(struct hold_map *m)
+{
+	munmap(m->map, m->map_len);
+	close(m->fd);
+}
 
-	pr_head("holding", h.id);
-	pr_str("path", " on %s", path);
-	pr_u64("offset", " offset %llu", offset);
-	pr_u64("len", " len %llu", len);
+/* The "holding" line: what the lease covers and how a break will go. */
+static void print_holding(const struct holder *h, const struct hold_opts *o,
+			  uintptr_t addr, const struct mrlease_info *info)
+{
+	char b[32];
+
+	pr_head("holding", h->id);
+	pr_str("path", " on %s", o->path);
+	pr_u64("offset", " offset %llu", o->offset);
+	pr_u64("len", " len %llu", o->len);
 	pr_u64("pid", " pid %llu", getpid());
-	pr_u64("addr", " addr %#llx", reg.addr);
-	pr_u64("generation", " generation %llu", reg.generation);
+	pr_u64("addr", " addr %#llx", addr);
+	pr_u64("generation", " generation %llu", info->generation);
 	pr_str("backing", " backing %s",
-	       pr_enum(NAMES(mrlease_backing_names), q.backing, b, sizeof(b)));
-	pr_u64("pinned_pages", " pinned_pages %llu", q.pinned_pages);
-	if (q.layout) {
+	       pr_enum(NAMES(mrlease_backing_names), info->backing, b, sizeof(b)));
+	pr_u64("pinned_pages", " pinned_pages %llu", info->pinned_pages);
+	if (info->layout) {
 		pr_str("layout", " layout %s",
-		       pr_enum(NAMES(mrlease_layout_names), q.layout, b, sizeof(b)));
-		if (q.layout == MRLEASE_LAYOUT_REFUSED) {
-			pr_s64("layout_error", NULL, q.layout_error);
-			pr_text(" (%s)", strerror(-q.layout_error));
+		       pr_enum(NAMES(mrlease_layout_names), info->layout, b, sizeof(b)));
+		if (info->layout == MRLEASE_LAYOUT_REFUSED) {
+			pr_s64("layout_error", NULL, info->layout_error);
+			pr_text(" (%s)", strerror(-info->layout_error));
 		}
 	}
 	/* A pinned lease is never HOLD_NONE: 0 is a module that predates the field. */
-	if (q.hold)
+	if (info->hold)
 		pr_str("hold", " hold %s",
-		       pr_enum(NAMES(mrlease_hold_names), q.hold, b, sizeof(b)));
-	pr_u64("timeout_ms", " timeout_ms %llu", q.timeout_ms);
-	pr_u64("ack_after_ms", " ack_after_ms %llu", h.ack_after_ms);
-	pr_u64("restore_after_ms", " restore_after_ms %llu", h.restore_after_ms);
+		       pr_enum(NAMES(mrlease_hold_names), info->hold, b, sizeof(b)));
+	pr_u64("timeout_ms", " timeout_ms %llu", info->timeout_ms);
+	pr_u64("ack_after_ms", " ack_after_ms %llu", h->ack_after_ms);
+	pr_u64("restore_after_ms", " restore_after_ms %llu", h->restore_after_ms);
 	pr_tail();
+}
 
-	if (hold_loop(&h) == 0)
-		ret = EXIT_OK;
-	unreg.id = h.id;
-	if (ioctl(h.dev, MRLEASE_IOC_UNREGISTER, &unreg)) {
-		err_msg("hold: unregistering lease %llu: %s", (unsigned long long)h.id,
-			strerror(errno));
-		ret = EXIT_ERR;
-	} else {
-		pr_head("released", h.id);
+/* Open a context and take a pinned lease on the mapped range. */
+static int take_lease(struct holder *h, const struct hold_opts *o, const struct hold_map *m)
+{
+	struct mrlease_info info;
+	int ret;
+
+	ret = mrlease_open(&h->ctx, 0);
+	if (ret) {
+		if (ret == -ENOENT)
+			err_msg("hold: %s: %s (mrlease kernel module not loaded? modprobe mrlease)",
+				DEV_PATH, strerror(-ret));
+		else
+			err_msg("hold: %s: %s", DEV_PATH, strerror(-ret));
+		return -1;
+	}
+	ret = mrlease_register_timeout(h->ctx, (char *)m->map + m->delta, o->len, getpid(),
+				       MRLEASE_PIN, o->timeout_ms, &h->id);
+	if (ret) {
+		err_msg("hold: registering a pinned lease on %s [%llu, +%llu): %s", o->path,
+			(unsigned long long)o->offset, (unsigned long long)o->len, strerror(-ret));
+		mrlease_close(h->ctx);
+		return -1;
+	}
+	if (mrlease_query(h->ctx, h->id, &info))
+		memset(&info, 0, sizeof(info));
+	print_holding(h, o, (uintptr_t)m->map + m->delta, &info);
+	return 0;
+}
+
+static int release_lease(struct holder *h)
+{
+	int ret = mrlease_unregister(h->ctx, h->id);
+
+	if (ret)
+		err_msg("hold: unregistering lease %llu: %s", (unsigned long long)h->id,
+			strerror(-ret));
+	else {
+		pr_head("released", h->id);
 		pr_tail();
 	}
-close_dev:
-	close(h.dev);
-unmap:
-	munmap(map, map_len);
-close_fd:
-	close(fd);
+	mrlease_close(h->ctx);
+	return ret ? -1 : 0;
+}
+
+int do_hold(struct args *a)
+{
+	struct holder h = { .ack_at_ms = NEVER, .restore_at_ms = NEVER };
+	struct hold_opts o = { 0 };
+	struct hold_map m = { .fd = -1 };
+	int ret;
+
+	if (args_is_help(a)) {
+		help_hold(stdout);
+		return EXIT_OK;
+	}
+	ret = parse_hold_args(a, &o);
+	if (ret)
+		return ret;
+	ret = map_range(&o, &m);
+	if (ret)
+		return ret;
+	h.ack_after_ms = o.ack_after_ms;
+	h.restore_after_ms = o.restore_after_ms;
+	ret = EXIT_ERR;
+	if (!take_lease(&h, &o, &m)) {
+		if (hold_loop(&h) == 0)
+			ret = EXIT_OK;
+		if (release_lease(&h))
+			ret = EXIT_ERR;
+	}
+	unmap_range(&m);
 	return ret;
 }
