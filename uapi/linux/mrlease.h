@@ -26,6 +26,25 @@
  * ioctl and mmap() fails with -EBADFD until the handshake is done; a second
  * handshake fails with -EBUSY.
  *
+ * Growing the ABI
+ * ---------------
+ * What a later module may change, and what a client must do so that it keeps
+ * working with older and newer modules:
+ *  - ioctl structures are size-versioned like openat2's: the size is in the
+ *    ioctl number, fields are only ever appended, and the module takes any
+ *    size from the structure's first version (MRLEASE_*_SIZE_VER0) up, as
+ *    long as the bytes it does not know are zero (-E2BIG otherwise), and
+ *    copies back no more than the caller passed.  Reserved fields and
+ *    padding must be zero.
+ *  - New behaviour comes only with a new feature bit, granted by the
+ *    handshake.  A module refuses bits it does not know (-EINVAL) but still
+ *    reports .supported and the sizes: ask again with what it supports.
+ *  - The event record, the status page and the validity words grow only at
+ *    their end: use the sizes the handshake reports (event_size,
+ *    status_size, words_size) and ignore what follows the fields you know.
+ *  - Netlink attributes are append only; ignore attributes, flags and
+ *    enumeration values (states, reasons, backings, ...) you do not know.
+ *
  * Lease life cycle
  * ----------------
  *   ARMED --break--> BROKEN --ack--> ACKED --restore--> ARMED
