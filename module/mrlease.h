@@ -182,7 +182,7 @@ struct mrl_lease_snapshot {
 	char breaker_comm[TASK_COMM_LEN];
 };
 
-/* Global counters since load (registry.c). */
+/* Global counters since load (stats.c). */
 struct mrl_stats {
 	atomic_t contexts;
 	atomic64_t leases;
@@ -192,6 +192,9 @@ struct mrl_stats {
 };
 
 extern struct mrl_stats mrl_stats;
+
+/* stats.c */
+void mrl_stats_ack_latency(u64 ns);
 
 /* words.c */
 int mrl_words_init(struct mrl_ctx *ctx);
@@ -271,7 +274,6 @@ void mrl_registry_lock(void);
 void mrl_registry_unlock(void);
 unsigned int mrl_registry_seq(void);
 struct mrl_lease *mrl_registry_next(unsigned long *id);
-void mrl_stats_ack_latency(u64 ns);
 
 /* notifier.c */
 extern const struct mmu_interval_notifier_ops mrl_notifier_ops;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The global lease registry: ids unique across all contexts, so that one id
- * names one lease for the ioctls and for netlink, and global counters.
+ * names one lease for the ioctls and for netlink.
  *
  * Insertions and removals take mrl_registry_mutex, so a netlink dump or
  * revoke that holds it sees leases (and their contexts) stay alive.  Lookups
@@ -11,7 +11,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/log2.h>
 #include <linux/rcupdate.h>
 #include <linux/xarray.h>
 
@@ -21,8 +20,6 @@ static DEFINE_XARRAY_ALLOC1(mrl_registry);
 static DEFINE_MUTEX(mrl_registry_mutex);
 static u32 mrl_registry_next_id;
 static unsigned int mrl_registry_generation;	/* for consistent dumps */
-
-struct mrl_stats mrl_stats;
 
 /* Reserve an id; the lease stays invisible until mrl_registry_publish(). */
 int mrl_registry_reserve(u32 *id)
@@ -100,13 +97,4 @@ struct mrl_lease *mrl_registry_next(unsigned long *id)
 {
 	lockdep_assert_held(&mrl_registry_mutex);
 	return xa_find(&mrl_registry, id, U32_MAX, XA_PRESENT);
-}
-
-void mrl_stats_ack_latency(u64 ns)
-{
-	u64 us = div_u64(ns, NSEC_PER_USEC);
-	unsigned int bucket = us ? ilog2(us) : 0;
-
-	bucket = min_t(unsigned int, bucket, MRLEASE_ACK_HIST_BUCKETS - 1);
-	atomic64_inc(&mrl_stats.ack_hist[bucket]);
 }
