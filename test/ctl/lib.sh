@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
-# Sourced by the 92-ctl-* tests (installed as bin/ctl-lib.sh next to mrlease-ctl and the helpers).
+# Sourced by the 93-ctl-* tests (installed as bin/ctl-lib.sh next to mrlease-ctl and the helpers).
 # Exit 0: pass, 4: skip (the last line says why), anything else: fail.
 
 set -euo pipefail
