@@ -31,8 +31,8 @@ static const char *h_fs = "ext4";
 #include <sys/uio.h>
 #include <sys/utsname.h>
 
-#include "../debug/kmsg.h"
-#include "../debug/nl.h"
+#include "kmsg.h"
+#include "nl.h"
 
 #define KiB		(1ull << 10)
 #define MiB		(1ull << 20)
