@@ -10,20 +10,20 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(16), *b = t_anon(16), *c = t_anon(8);
 	struct mrlease_register la, lo, lb, lc;
 	struct mrlease_event ev, ev2;
 	struct mrlease_query q;
 
 	/* la: pages 2..13 of a, pinned; lo: pages 6..15 of a, overlapping it. */
-	CHECK_OK(mrl_register(fd, a + PG(2), PG(12), 0x1122334455667788ull, MRLEASE_REG_PIN, 0, &la));
-	CHECK_OK(mrl_register(fd, a + PG(6), PG(10), 0xc0, 0, 0, &lo));
-	CHECK_OK(mrl_register(fd, b, PG(16), 0xb0, MRLEASE_REG_PIN, 0, &lb));
-	CHECK_OK(mrl_register(fd, c + PG(2), PG(4), 0xc0c0, MRLEASE_REG_PIN, 0, &lc));
+	CHECK_OK(t_register(fd, a + PG(2), PG(12), 0x1122334455667788ull, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(t_register(fd, a + PG(6), PG(10), 0xc0, 0, 0, &lo));
+	CHECK_OK(t_register(fd, b, PG(16), 0xb0, MRLEASE_REG_PIN, 0, &lb));
+	CHECK_OK(t_register(fd, c + PG(2), PG(4), 0xc0c0, MRLEASE_REG_PIN, 0, &lc));
 	CHECK_NE(la.id, 0);
 	CHECK(la.id != lo.id && la.id != lb.id && la.id != lc.id && lo.id != lb.id);
-	CHECK_OK(mrl_query(fd, la.id, &q));
+	CHECK_OK(t_query(fd, la.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, 12);
 	CHECK_EQ(q.backing, MRLEASE_BACKING_ANON);
@@ -42,11 +42,11 @@ int main(void)
 		    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
 	CHECK_EVENT_RANGE(ev, a + PG(4), PG(2));
 	CHECK_EVENT_BY(ev, getpid());
-	CHECK_OK(mrl_query(fd, la.id, &q));
+	CHECK_OK(t_query(fd, la.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(q.pinned_pages, 0);
 	CHECK_EQ(q.breaks, 1);
-	CHECK_EQ(mrl_state(fd, lo.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, lo.id), MRLEASE_STATE_ARMED);
 	CHECK_NO_EVENT(fd, 100);
 
 	/* Pages 12..13: la is already broken (its record read), lo breaks. */
@@ -64,7 +64,7 @@ int main(void)
 		    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
 	CHECK(ev.start <= (uintptr_t)b + PG(3));
 	CHECK(ev.start + ev.length >= (uintptr_t)b + PG(12));
-	CHECK_EQ(mrl_event(fd, &ev2, 100), 0);
+	CHECK_EQ(t_event(fd, &ev2, 100), 0);
 
 	/* Unmapping a whole range: clipped to the lease. */
 	CHECK_SYS(munmap(c, PG(8)));
@@ -74,11 +74,11 @@ int main(void)
 	CHECK_EVENT_RANGE(ev, c + PG(2), PG(4));
 	CHECK_NO_EVENT(fd, 100);
 
-	CHECK_OK(mrl_unregister(fd, la.id));
-	CHECK_OK(mrl_unregister(fd, lo.id));
-	CHECK_OK(mrl_unregister(fd, lb.id));
-	CHECK_OK(mrl_unregister(fd, lc.id));
-	CHECK_ERR(mrl_unregister(fd, la.id), ENOENT);
+	CHECK_OK(t_unregister(fd, la.id));
+	CHECK_OK(t_unregister(fd, lo.id));
+	CHECK_OK(t_unregister(fd, lb.id));
+	CHECK_OK(t_unregister(fd, lc.id));
+	CHECK_ERR(t_unregister(fd, la.id), ENOENT);
 	close(fd);
 	t_pass();
 }

@@ -26,7 +26,7 @@ static void get_events(int fd, struct mrlease_event *out, const struct mrlease_r
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(8), *b = t_anon(8), *c = t_anon(8), *dst;
 	struct mrlease_register l[3];
 	struct mrlease_event ev[3] = { 0 };
@@ -35,9 +35,9 @@ int main(void)
 	CHECK_SYS(munmap(c + PG(4), PG(4)));
 	dst = mmap(NULL, PG(8), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(dst != MAP_FAILED);
-	CHECK_OK(mrl_register(fd, a, PG(8), 0xa, MRLEASE_REG_PIN, 0, &l[0]));
-	CHECK_OK(mrl_register(fd, b + PG(1), PG(6), 0xb, MRLEASE_REG_PIN, 0, &l[1]));
-	CHECK_OK(mrl_register(fd, c, PG(4), 0xc, 0, 0, &l[2]));
+	CHECK_OK(t_register(fd, a, PG(8), 0xa, MRLEASE_REG_PIN, 0, &l[0]));
+	CHECK_OK(t_register(fd, b + PG(1), PG(6), 0xb, MRLEASE_REG_PIN, 0, &l[1]));
+	CHECK_OK(t_register(fd, c, PG(4), 0xc, 0, 0, &l[2]));
 
 	/* Grow c in place: no break. */
 	CHECK(mremap(c, PG(4), PG(6), 0) == c);
@@ -59,8 +59,8 @@ int main(void)
 
 	/* The data moved with the mapping; the lease stays on the old range. */
 	CHECK_EQ(dst[PG(5)], 6);
-	CHECK_EQ(mrl_state(fd, l[0].id), MRLEASE_STATE_BROKEN);
-	CHECK_EQ(mrl_state(fd, l[2].id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, l[0].id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fd, l[2].id), MRLEASE_STATE_ARMED);
 
 	/* Moving c away breaks it as a whole. */
 	CHECK(mremap(c, PG(6), PG(6), MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst);

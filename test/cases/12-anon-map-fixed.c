@@ -7,13 +7,13 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(16), *b = t_anon(8);
 	struct mrlease_register la, lb;
 	struct mrlease_event ev;
 
-	CHECK_OK(mrl_register(fd, a + PG(1), PG(14), 0xf1, MRLEASE_REG_PIN, 0, &la));
-	CHECK_OK(mrl_register(fd, b, PG(8), 0xf2, 0, 0, &lb));
+	CHECK_OK(t_register(fd, a + PG(1), PG(14), 0xf1, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(t_register(fd, b, PG(8), 0xf2, 0, 0, &lb));
 
 	/* New anonymous pages over pages 0..3 of a: overlaps lease pages 1..3. */
 	CHECK(mmap(a, PG(4), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == a);
@@ -33,10 +33,10 @@ int main(void)
 	CHECK_NO_EVENT(fd, 200);
 
 	/* MAP_FIXED_NOREPLACE over a lease fails and breaks nothing. */
-	CHECK_OK(mrl_restore(fd, &lb));
+	CHECK_OK(t_restore(fd, &lb));
 	CHECK_SYSERR(mmap(b, PG(1), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0), EEXIST);
 	CHECK_NO_EVENT(fd, 200);
-	CHECK_EQ(mrl_state(fd, lb.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, lb.id), MRLEASE_STATE_ARMED);
 	close(fd);
 	t_pass();
 }

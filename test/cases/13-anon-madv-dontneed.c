@@ -8,15 +8,15 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(16), *b = t_anon(8);
 	struct mrlease_register la, lb;
 	struct mrlease_event ev;
 	struct mrlease_query q;
 	uint64_t gen;
 
-	CHECK_OK(mrl_register(fd, a + PG(2), PG(10), 0xd0, MRLEASE_REG_PIN, 0, &la));
-	CHECK_OK(mrl_register(fd, b, PG(8), 0xd1, 0, 0, &lb));
+	CHECK_OK(t_register(fd, a + PG(2), PG(10), 0xd0, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(t_register(fd, b, PG(8), 0xd1, 0, 0, &lb));
 
 	CHECK_SYS(madvise(a + PG(6), PG(8), MADV_DONTNEED));
 	GET_EVENT(fd, ev, 2000);
@@ -34,9 +34,9 @@ int main(void)
 	CHECK_EVENT_RANGE(ev, b + PG(7), PG(1));
 
 	gen = la.generation;
-	CHECK_OK(mrl_restore(fd, &la));
+	CHECK_OK(t_restore(fd, &la));
 	CHECK_NE(la.generation, gen);
-	CHECK_OK(mrl_query(fd, la.id, &q));
+	CHECK_OK(t_query(fd, la.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, 10);
 	CHECK_EQ(q.generation, la.generation);

@@ -14,8 +14,8 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
-	const volatile struct mrlease_status *st = mrl_status(fd);
+	int fd = t_ctx();
+	const volatile struct mrlease_status *st = t_status(fd);
 	char *a = t_anon(16);
 	struct mrlease_register la, lu;
 	struct mrlease_query q;
@@ -23,8 +23,8 @@ int main(void)
 	struct mrlease_event ev;
 	uint64_t pfn;
 
-	CHECK_OK(mrl_register(fd, a, PG(16), 0x9, MRLEASE_REG_PIN, 0, &la));
-	CHECK_OK(mrl_register(fd, a + PG(4), PG(4), 0x8, 0, 0, &lu));
+	CHECK_OK(t_register(fd, a, PG(16), 0x9, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(t_register(fd, a + PG(4), PG(4), 0x8, 0, 0, &lu));
 
 	CHECK_SYS(mprotect(a + PG(2), PG(4), PROT_READ));
 	CHECK_SYS(mprotect(a, PG(16), PROT_NONE));
@@ -40,7 +40,7 @@ int main(void)
 			    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
 		CHECK_EVENT_RANGE(ev, a + PG(3), PG(1));
 		CHECK_NO_EVENT(fd, 200);
-		CHECK_EQ(mrl_state(fd, lu.id), MRLEASE_STATE_ARMED);
+		CHECK_EQ(t_state(fd, lu.id), MRLEASE_STATE_ARMED);
 		close(fd);
 		t_pass();
 	}
@@ -50,11 +50,11 @@ int main(void)
 
 	CHECK_EQ(st->event_seq, seq);
 	CHECK_EQ(st->broken, 0);
-	CHECK_OK(mrl_query(fd, la.id, &q));
+	CHECK_OK(t_query(fd, la.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, 16);
 	CHECK_EQ(q.breaks, 0);
-	CHECK_EQ(mrl_state(fd, lu.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, lu.id), MRLEASE_STATE_ARMED);
 	CHECK_EQ(a[PG(9)], 10);
 	close(fd);
 	t_pass();

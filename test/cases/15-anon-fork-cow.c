@@ -10,7 +10,7 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(8);
 	struct mrlease_register la;
 	struct mrlease_event ev;
@@ -18,7 +18,7 @@ int main(void)
 	pid_t pid;
 	char c;
 
-	CHECK_OK(mrl_register(fd, a, PG(8), 0xc0, 0, 0, &la));
+	CHECK_OK(t_register(fd, a, PG(8), 0xc0, 0, 0, &la));
 	t_pipe(go);
 	pid = t_fork();
 	if (pid == 0) {
@@ -31,7 +31,7 @@ int main(void)
 	}
 	close(go[0]);
 	CHECK_NO_EVENT(fd, 200);
-	CHECK_EQ(mrl_state(fd, la.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, la.id), MRLEASE_STATE_ARMED);
 
 	a[PG(3)] = 99;		/* COW in the parent */
 	GET_EVENT(fd, ev, 2000);

@@ -9,13 +9,13 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(8);
 	struct mrlease_register la;
 	struct mrlease_query q;
 	pid_t pid;
 
-	CHECK_OK(mrl_register(fd, a + PG(1), PG(6), 0xf0, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(t_register(fd, a + PG(1), PG(6), 0xf0, MRLEASE_REG_PIN, 0, &la));
 	pid = t_fork();
 	if (pid == 0) {
 		for (int i = 0; i < 8; i++) {
@@ -30,7 +30,7 @@ int main(void)
 		a[PG(i)] = (char)(50 + i);
 	}
 	CHECK_NO_EVENT(fd, 200);
-	CHECK_OK(mrl_query(fd, la.id, &q));
+	CHECK_OK(t_query(fd, la.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, 6);
 	CHECK_EQ(q.breaks, 0);

@@ -29,7 +29,7 @@ static void wait_refcnt(long want)
 
 static void holder(int sock)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(32);
 	struct mrlease_register l;
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -40,10 +40,10 @@ static void holder(int sock)
 	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 
-	CHECK_OK(mrl_register(fd, a, PG(8), 1, MRLEASE_REG_PIN, 0, &l));
-	CHECK_OK(mrl_register(fd, a + PG(8), PG(8), 2, 0, 0, &l));
-	CHECK_OK(mrl_register(fd, a + PG(16), PG(8), 3, MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF, 0, &l));
-	CHECK_OK(mrl_register(fd, a + PG(24), PG(8), 4, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(8), 1, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(t_register(fd, a + PG(8), PG(8), 2, 0, 0, &l));
+	CHECK_OK(t_register(fd, a + PG(16), PG(8), 3, MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF, 0, &l));
+	CHECK_OK(t_register(fd, a + PG(24), PG(8), 4, MRLEASE_REG_PIN, 0, &l));
 	CHECK_SYS(munmap(a + PG(24), PG(2)));	/* one broken, record unread */
 	if (sock >= 0) {
 		cm->cmsg_level = SOL_SOCKET;
@@ -89,7 +89,7 @@ int main(void)
 	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
 	CHECK_CHILD_OK(pid, 10000);
 
-	CHECK_ERR(mrl_register(fd, a, PG(1), 0, 0, 0, NULL), EPERM);
+	CHECK_ERR(t_register(fd, a, PG(1), 0, 0, 0, NULL), EPERM);
 	flags = CHECK_SYS(fcntl(fd, F_GETFL));
 	CHECK_SYS(fcntl(fd, F_SETFL, flags | O_NONBLOCK));
 	/* Whatever is still queued reads as whole records, then -EAGAIN. */

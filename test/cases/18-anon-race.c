@@ -61,7 +61,7 @@ static void *leaser(void *arg)
 		pthread_mutex_unlock(&lock);
 		if (id) {
 			if (rnd(&seed, 2)) {
-				r = mrl_query(fd, id, &q);
+				r = t_query(fd, id, &q);
 				ALLOWED("query", r, ENOENT);
 				if (!r && (q.state < MRLEASE_STATE_ARMED || q.state > MRLEASE_STATE_REVOKED))
 					t_fail("query: state %u", q.state);
@@ -69,14 +69,14 @@ static void *leaser(void *arg)
 				slot_id[s] = id;
 				pthread_mutex_unlock(&lock);
 			} else {
-				ALLOWED("unregister", mrl_unregister(fd, id), 0);
+				ALLOWED("unregister", t_unregister(fd, id), 0);
 			}
 			continue;
 		}
 		unsigned int first = rnd(&seed, PAGES), len = 1 + rnd(&seed, PAGES - first);
 		uint32_t flags = rnd(&seed, 3) ? MRLEASE_REG_PIN : 0;
 
-		r = mrl_register(fd, base + PG(first), PG(len), s, flags, 1 + rnd(&seed, 50), &l);
+		r = t_register(fd, base + PG(first), PG(len), s, flags, 1 + rnd(&seed, 50), &l);
 		/* The range may have a hole for a moment (munmap, then mmap). */
 		ALLOWED("register", r, EFAULT, EAGAIN);
 		if (!r) {
@@ -148,17 +148,17 @@ static void *acker(void *arg)
 			    e->cookie >= SLOTS || e->id == 0 || e->reserved[0] || e->reserved[1] ||
 			    e->reserved[2] || e->flags & ~(MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_KTHREAD |
 							  MRLEASE_EVENT_F_UNPINNED)) {
-				mrl_print_event(e);
+				t_print_event(e);
 				t_fail("malformed record");
 			}
 			if (e->type == MRLEASE_EVENT_DECOHERENCE &&
 			    (e->length == 0 || e->start < (uintptr_t)base ||
 			     e->start + e->length > (uintptr_t)base + PG(PAGES))) {
-				mrl_print_event(e);
+				t_print_event(e);
 				t_fail("record range outside the region");
 			}
 			if (e->type == MRLEASE_EVENT_DECOHERENCE) {
-				r = mrl_ack(fd, e->id, e->generation);
+				r = t_ack(fd, e->id, e->generation);
 				ALLOWED("ack", r, ENOENT, ESTALE, EINVAL, ETIMEDOUT);
 			}
 			r = t_ioctl(fd, MRLEASE_IOC_RESTORE, &res);
@@ -176,7 +176,7 @@ int main(void)
 	int64_t t0 = t_now_ns();
 	int forks = 0;
 
-	fd = mrl_ctx_flags(O_NONBLOCK);
+	fd = t_ctx_flags(O_NONBLOCK);
 	base = t_anon(PAGES);
 	CHECK_EQ(pthread_create(&th[0], NULL, leaser, (void *)1), 0);
 	CHECK_EQ(pthread_create(&th[1], NULL, leaser, (void *)2), 0);

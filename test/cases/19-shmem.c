@@ -11,7 +11,7 @@
 
 int main(void)
 {
-	int fd = mrl_ctx(), mfd;
+	int fd = t_ctx(), mfd;
 	struct mrlease_register l;
 	struct mrlease_event ev;
 	struct mrlease_query q;
@@ -23,8 +23,8 @@ int main(void)
 	m = CHECK_SYS(mmap(NULL, 1024 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0));
 	memset(m, 0x33, 1024 * KiB);
 
-	CHECK_OK(mrl_register(fd, m + 256 * KiB, 512 * KiB, 0x5e, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_register(fd, m + 256 * KiB, 512 * KiB, 0x5e, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.backing, MRLEASE_BACKING_SHMEM);
 	CHECK_EQ(q.offset, 256 * KiB);
 	CHECK_EQ(q.pinned_pages, 512 * KiB / t_pg);
@@ -42,14 +42,14 @@ int main(void)
 	CHECK_GE(ev.start + ev.length, (uintptr_t)m + 448 * KiB);
 	CHECK_EQ(ev.breaker_pid, pid);
 	CHECK(strcmp(ev.breaker_comm, "mrl-breaker") == 0);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(q.pinned_pages, 512 * KiB / t_pg);
 
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.pinned_pages, 0);
-	CHECK_OK(mrl_restore(fd, &l));
+	CHECK_OK(t_restore(fd, &l));
 	CHECK_EQ(m[384 * KiB], 0);
 	CHECK_EQ(m[448 * KiB - 1], 0);
 	CHECK_EQ(m[448 * KiB], 0x33);
@@ -62,7 +62,7 @@ int main(void)
 	CHECK_LE(ev.start, (uintptr_t)m + 512 * KiB);
 	CHECK_EQ(ev.start + ev.length, (uintptr_t)m + 768 * KiB);
 	CHECK_EVENT_BY(ev, getpid());
-	CHECK_ERR(mrl_restore(fd, &l), EFAULT);
+	CHECK_ERR(t_restore(fd, &l), EFAULT);
 	close(fd);
 	t_pass();
 }

@@ -34,7 +34,7 @@ static size_t anon_huge_kb(const void *addr)
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *raw, *h, *h2, thp[64] = "";
 	struct mrlease_register l, l2;
 	struct mrlease_event ev;
@@ -51,7 +51,7 @@ int main(void)
 	if (anon_huge_kb(h) < 2 * HPAGE / 1024)
 		t_skip("no huge pages were allocated (AnonHugePages %zu kB)", anon_huge_kb(h));
 
-	CHECK_OK(mrl_register(fd, h2, HPAGE, 0x7f, MRLEASE_REG_PIN, 0, &l2));
+	CHECK_OK(t_register(fd, h2, HPAGE, 0x7f, MRLEASE_REG_PIN, 0, &l2));
 	CHECK_SYS(munmap(h2 + PG(100), PG(1)));
 	GET_EVENT(fd, ev, 2000);
 	CHECK(ev.reason == MRLEASE_REASON_UNMAP || ev.reason == MRLEASE_REASON_CLEAR);
@@ -62,15 +62,15 @@ int main(void)
 	if (ev.length != PG(1))
 		t_info("note: the record covers %llu KiB for a 4 KiB munmap", (unsigned long long)ev.length / 1024);
 
-	CHECK_OK(mrl_register(fd, h, HPAGE, 0x7e, MRLEASE_REG_PIN, 0, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_register(fd, h, HPAGE, 0x7e, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.pinned_pages, HPAGE / t_pg);
 
 	CHECK_SYS(mprotect(h + PG(8), PG(8), PROT_READ));
 	CHECK_NO_EVENT(fd, 200);
 	CHECK_SYS(mprotect(h, HPAGE, PROT_READ | PROT_WRITE));
 	CHECK_NO_EVENT(fd, 200);
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_ARMED);
 	close(fd);
 	t_pass();
 }

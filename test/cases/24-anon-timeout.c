@@ -9,19 +9,19 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(4);
 	struct mrlease_register l, l2;
 	struct mrlease_event ev;
 	int64_t t0;
 
-	CHECK_OK(mrl_register(fd, a, PG(2), 0x24, MRLEASE_REG_PIN, 300, &l));
-	CHECK_OK(mrl_register(fd, a + PG(2), PG(2), 0x25, MRLEASE_REG_PIN, 300, &l2));
+	CHECK_OK(t_register(fd, a, PG(2), 0x24, MRLEASE_REG_PIN, 300, &l));
+	CHECK_OK(t_register(fd, a + PG(2), PG(2), 0x25, MRLEASE_REG_PIN, 300, &l2));
 	t0 = t_now_ns();
 	CHECK_SYS(munmap(a, PG(4)));
 	GET_EVENT(fd, ev, 2000);
 	GET_EVENT(fd, ev, 2000);
-	CHECK_OK(mrl_ack(fd, l2.id, l2.generation));
+	CHECK_OK(t_ack(fd, l2.id, l2.generation));
 
 	GET_EVENT(fd, ev, 5000);
 	t_info("revoked after %lld ms", (long long)t_ms_since(t0));
@@ -31,10 +31,10 @@ int main(void)
 	CHECK_EQ(ev.id, l.id);
 	CHECK_EQ(ev.cookie, l.cookie);
 	CHECK_EQ(ev.generation, l.generation);
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_REVOKED);
-	CHECK_ERR(mrl_ack(fd, l.id, l.generation), ETIMEDOUT);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_REVOKED);
+	CHECK_ERR(t_ack(fd, l.id, l.generation), ETIMEDOUT);
 	CHECK_NO_EVENT(fd, 500);
-	CHECK_EQ(mrl_state(fd, l2.id), MRLEASE_STATE_ACKED);
+	CHECK_EQ(t_state(fd, l2.id), MRLEASE_STATE_ACKED);
 	close(fd);
 	t_pass();
 }

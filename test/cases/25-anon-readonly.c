@@ -15,7 +15,7 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	struct mrlease_register l;
 	struct mrlease_event ev;
 	struct mrlease_query q;
@@ -28,8 +28,8 @@ int main(void)
 	for (int i = 0; i < 4; i++)
 		sum += a[PG(i)];	/* map the zero page */
 	CHECK_EQ(sum, 0);
-	CHECK_OK(mrl_register(fd, (void *)a, PG(4), 0x25, MRLEASE_REG_PIN, 0, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_register(fd, (void *)a, PG(4), 0x25, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.pinned_pages, 4);
 
 	CHECK_SYS(mprotect((void *)a, PG(4), PROT_READ | PROT_WRITE));
@@ -40,7 +40,7 @@ int main(void)
 	if (t_pfn(a + PG(1)) == pfn) {
 		t_info("the pin gave the page a private copy: the write replaced nothing");
 		CHECK_NO_EVENT(fd, 500);
-		CHECK_OK(mrl_query(fd, l.id, &q));
+		CHECK_OK(t_query(fd, l.id, &q));
 		CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 		CHECK_EQ(q.pinned_pages, 4);
 		CHECK_EQ(q.breaks, 0);

@@ -23,7 +23,7 @@ static void put_back(void *arg)
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	struct mrlease_register lu, lp;
 	struct mrlease_event ev;
 	bool got_lu = false, got_lp = false;
@@ -39,8 +39,8 @@ int main(void)
 		memset(a + PG(i), 0x26, t_pg);
 		memset(b + PG(i), 0x26, t_pg);
 	}
-	CHECK_OK(mrl_register(fd, a, PG(N), 0xa, 0, 0, &lu));
-	CHECK_OK(mrl_register(fd, b, PG(N), 0xb, MRLEASE_REG_PIN, 0, &lp));
+	CHECK_OK(t_register(fd, a, PG(N), 0xa, 0, 0, &lu));
+	CHECK_OK(t_register(fd, b, PG(N), 0xb, MRLEASE_REG_PIN, 0, &lp));
 	CHECK_SYS(madvise(a, PG(N), MADV_MERGEABLE));
 	CHECK_SYS(madvise(b, PG(N), MADV_MERGEABLE));
 
@@ -53,9 +53,9 @@ int main(void)
 	for (int64_t t0 = t_now_ns(); !got_lu || t_ms_since(t0) < 1000;) {
 		if (t_ms_since(t0) > 20000)
 			t_fail("ksmd broke nothing within 20 s");
-		if (mrl_event(fd, &ev, 100) != 1)
+		if (t_event(fd, &ev, 100) != 1)
 			continue;
-		mrl_print_event(&ev);
+		t_print_event(&ev);
 		if (ev.id == lp.id) {
 			got_lp = true;
 			continue;
@@ -67,7 +67,7 @@ int main(void)
 	}
 	if (got_lp)
 		t_fail("ksmd broke the pinned lease, whose pages it cannot merge");
-	CHECK_EQ(mrl_state(fd, lp.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, lp.id), MRLEASE_STATE_ARMED);
 	close(fd);
 	t_pass();
 }

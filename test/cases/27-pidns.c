@@ -56,11 +56,11 @@ static void punch_in_ns(int arg)
 /* Holder in a new namespace: register, say ready, read the record, send it. */
 static void hold_in_ns(int out)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	struct mrlease_register l;
 	struct mrlease_event ev;
 
-	CHECK_OK(mrl_register(fd, m, 64 * KiB, 0x27, 0, 0, &l));
+	CHECK_OK(t_register(fd, m, 64 * KiB, 0x27, 0, 0, &l));
 	t_write_full(out, &l, sizeof(l));
 	GET_EVENT(fd, ev, 10000);
 	t_write_full(out, &ev, sizeof(ev));
@@ -68,7 +68,7 @@ static void hold_in_ns(int out)
 
 int main(void)
 {
-	int fd = mrl_ctx(), p[2];
+	int fd = t_ctx(), p[2];
 	struct mrlease_register l;
 	struct mrlease_event ev;
 	pid_t pid;
@@ -79,7 +79,7 @@ int main(void)
 	memset(m, 1, 64 * KiB);
 
 	/* A: the breaker is in a child namespace, visible from here. */
-	CHECK_OK(mrl_register(fd, m, 64 * KiB, 0x27a, 0, 0, &l));
+	CHECK_OK(t_register(fd, m, 64 * KiB, 0x27a, 0, 0, &l));
 	pid = fork_in_new_ns(punch_in_ns, 0);
 	GET_EVENT(fd, ev, 10000);
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
@@ -99,7 +99,7 @@ int main(void)
 	punch();
 	if (!t_read_full(p[0], &ev, sizeof(ev), 10000))
 		t_fail("the holder got no record");
-	mrl_print_event(&ev);
+	t_print_event(&ev);
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
 	CHECK_EQ(ev.breaker_pid, 0);
 	t_pass();

@@ -27,16 +27,16 @@ int main(void)
 	const volatile struct mrlease_status *st;
 	struct stat sb;
 	uint64_t gen;
-	int64_t t_ack;
+	int64_t acked_ns;
 	int fd;
 
 	dax_create(&f, FILE_SIZE);
 	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
-	fd = mrl_ctx();
-	st = mrl_status(fd);
+	fd = t_ctx();
+	st = t_status(fd);
 
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0xda7a, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0xda7a, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_SYS(fstat(f.fd, &sb));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.backing, MRLEASE_BACKING_FSDAX);
@@ -53,7 +53,7 @@ int main(void)
 	CHECK_GE(ev.start + ev.length, (uintptr_t)f.map + HOLE_OFF + HOLE_LEN);
 	CHECK_EQ(ev.breaker_pid, b.pid);
 	CHECK(strcmp(ev.breaker_comm, BREAKER_COMM) == 0);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
 	CHECK_EQ(st->broken, 1);
@@ -62,23 +62,23 @@ int main(void)
 	CHECK_BREAKER_WAITING(&b);
 	t_info("the puncher is still waiting after 1.5 s");
 
-	t_ack = t_now_ns();
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	acked_ns = t_now_ns();
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
 	BREAKER_DONE(&b, 5000, rep);
 	t_info("the puncher returned %lld ms after the ack (waited %lld ms in all)",
-	       (long long)(rep.end_ns - t_ack) / 1000000,
+	       (long long)(rep.end_ns - acked_ns) / 1000000,
 	       (long long)(rep.end_ns - rep.start_ns) / 1000000);
-	CHECK_LT(rep.end_ns - t_ack, 1000000000);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_LT(rep.end_ns - acked_ns, 1000000000);
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
 	CHECK_EQ(q.pinned_pages, 0);
 	CHECK_EQ(st->broken, 0);
 	CHECK_NO_EVENT(fd, 200);
 
 	gen = l.generation;
-	CHECK_OK(mrl_restore(fd, &l));
+	CHECK_OK(t_restore(fd, &l));
 	CHECK_NE(l.generation, gen);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
 	CHECK_EQ(q.generation, l.generation);
@@ -96,7 +96,7 @@ int main(void)
 		CHECK_EQ(c, 0x77);
 	}
 	CHECK_NO_EVENT(fd, 100);
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	close(fd);
 	t_pass();
 }

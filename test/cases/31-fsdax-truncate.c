@@ -23,14 +23,14 @@ int main(void)
 	struct mrlease_register l;
 	struct mrlease_event ev;
 	struct mrlease_query q;
-	int64_t t_ack;
+	int64_t acked_ns;
 	int fd;
 
 	dax_create(&f, FILE_SIZE);
 	breaker_start(&b, f.fd, BREAK_TRUNCATE, CUT, 0);
-	fd = mrl_ctx();
+	fd = t_ctx();
 
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x7c, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x7c, MRLEASE_REG_PIN, 30000, &l));
 	breaker_go(&b);
 	GET_EVENT(fd, ev, 10000);
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
@@ -41,23 +41,23 @@ int main(void)
 
 	t_msleep(1500);
 	CHECK_BREAKER_WAITING(&b);
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_BROKEN);
 
-	t_ack = t_now_ns();
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	acked_ns = t_now_ns();
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
 	BREAKER_DONE(&b, 5000, rep);
-	t_info("ftruncate returned %lld ms after the ack", (long long)(rep.end_ns - t_ack) / 1000000);
-	CHECK_LT(rep.end_ns - t_ack, 1000000000);
+	t_info("ftruncate returned %lld ms after the ack", (long long)(rep.end_ns - acked_ns) / 1000000);
+	CHECK_LT(rep.end_ns - acked_ns, 1000000000);
 	CHECK_NO_EVENT(fd, 200);
 
-	CHECK_ERR(mrl_restore(fd, &l), EFAULT);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_ERR(t_restore(fd, &l), EFAULT);
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
 	CHECK_EQ(q.pinned_pages, 0);
 
 	CHECK_SYS(ftruncate(f.fd, FILE_SIZE));
-	CHECK_OK(mrl_restore(fd, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_restore(fd, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
 	DAX_CHECK_DATA(&f, 0, CUT);

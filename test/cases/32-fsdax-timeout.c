@@ -42,12 +42,12 @@ int main(void)
 
 	dax_create(&f, FILE_SIZE);
 	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
-	fd = mrl_ctx();
-	st = mrl_status(fd);
+	fd = t_ctx();
+	st = t_status(fd);
 
 	/* Round 1: read the DECOHERENCE record, never ack. */
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x71, MRLEASE_REG_PIN, TIMEOUT_MS, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x71, MRLEASE_REG_PIN, TIMEOUT_MS, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.timeout_ms, TIMEOUT_MS);
 	breaker_go(&b);
 	GET_EVENT(fd, ev, 10000);
@@ -67,16 +67,16 @@ int main(void)
 	CHECK_LT(rep.end_ns - t_rev, 1000000000);
 	CHECK_LT(t_rev - rep.end_ns, 1000000000);
 
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_REVOKED);
 	CHECK_EQ(q.pinned_pages, 0);
 	CHECK_EQ(st->broken, 0);
-	CHECK_ERR(mrl_ack(fd, l.id, l.generation), ETIMEDOUT);
+	CHECK_ERR(t_ack(fd, l.id, l.generation), ETIMEDOUT);
 	CHECK_NO_EVENT(fd, 200);
 
 	/* Round 2: restore, break again, read nothing until it is revoked. */
-	CHECK_OK(mrl_restore(fd, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_restore(fd, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
 	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
@@ -95,7 +95,7 @@ int main(void)
 	CHECK_REVOKED(ev, l);
 	CHECK_NO_EVENT(fd, 200);
 	CHECK_EQ(st->pending, 0);
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_REVOKED);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_REVOKED);
 	close(fd);
 	t_pass();
 }

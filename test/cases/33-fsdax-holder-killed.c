@@ -15,12 +15,12 @@
 
 static void holder(struct dax_file *f, int out)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	struct mrlease_register l;
 	struct mrlease_event ev;
 
 	prctl(PR_SET_NAME, "mrl-holder");
-	CHECK_OK(mrl_register(fd, f->map + LEASE_OFF, LEASE_LEN, 0x401d, MRLEASE_REG_PIN, 60000, &l));
+	CHECK_OK(t_register(fd, f->map + LEASE_OFF, LEASE_LEN, 0x401d, MRLEASE_REG_PIN, 60000, &l));
 	t_write_full(out, &l, sizeof(l));
 	GET_EVENT(fd, ev, 20000);
 	t_write_full(out, &ev, sizeof(ev));
@@ -54,7 +54,7 @@ int main(void)
 	breaker_go(&b);
 	if (!t_read_full(p[0], &ev, sizeof(ev), 15000))
 		t_fail("the holder got no event");
-	mrl_print_event(&ev);
+	t_print_event(&ev);
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
 	CHECK_EQ(ev.breaker_pid, b.pid);
 

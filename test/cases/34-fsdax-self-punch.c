@@ -26,8 +26,8 @@ int main(void)
 
 	t_watchdog(40);
 	dax_create(&f, FILE_SIZE);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x5e1f, MRLEASE_REG_PIN, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x5e1f, MRLEASE_REG_PIN, 30000, &l));
 
 	t0 = t_now_ns();
 	CHECK_SYS(fallocate(f.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, HOLE_OFF, HOLE_LEN));
@@ -39,11 +39,11 @@ int main(void)
 	CHECK_LE(ev.start, (uintptr_t)f.map + HOLE_OFF);
 	CHECK_GE(ev.start + ev.length, (uintptr_t)f.map + HOLE_OFF + HOLE_LEN);
 	CHECK_EVENT_BY(ev, getpid());
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(q.pinned_pages, 0);
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
-	CHECK_OK(mrl_restore(fd, &l));
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
+	CHECK_OK(t_restore(fd, &l));
 	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
 	DAX_CHECK_DATA(&f, LEASE_OFF, HOLE_OFF - LEASE_OFF);
 	DAX_CHECK_DATA(&f, HOLE_OFF + HOLE_LEN, FILE_SIZE - HOLE_OFF - HOLE_LEN);

@@ -30,10 +30,10 @@ static void round_trip(struct dax_file *f, enum how how)
 
 	t_info("--- %s", names[how]);
 	breaker_start(&b, f->fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
-	fd = mrl_ctx();
+	fd = t_ctx();
 	if (how == CLOSE_MAPPED)
-		st = mrl_status(fd);
-	CHECK_OK(mrl_register(fd, f->map + LEASE_OFF, LEASE_LEN, how, MRLEASE_REG_PIN, 30000, &l));
+		st = t_status(fd);
+	CHECK_OK(t_register(fd, f->map + LEASE_OFF, LEASE_LEN, how, MRLEASE_REG_PIN, 30000, &l));
 	breaker_go(&b);
 	GET_EVENT(fd, ev, 10000);
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
@@ -42,7 +42,7 @@ static void round_trip(struct dax_file *f, enum how how)
 
 	t0 = t_now_ns();
 	if (how == UNREGISTER) {
-		CHECK_OK(mrl_unregister(fd, l.id));
+		CHECK_OK(t_unregister(fd, l.id));
 	} else {
 		close(fd);
 		if (how == CLOSE_MAPPED) {

@@ -30,9 +30,9 @@ static void one(struct dax_file *f, bool dax_first)
 	CHECK(mmap(dax, PART, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, f->fd, 0) == dax);
 
 	breaker_start(&b, f->fd, BREAK_PUNCH, 16 * KiB, 16 * KiB);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, r, 2 * PART, 0x37, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, r, 2 * PART, 0x37, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.pinned_pages, 2 * PART / t_pg);
 	CHECK_EQ(q.backing, dax_first ? MRLEASE_BACKING_FSDAX : MRLEASE_BACKING_ANON);
 
@@ -43,10 +43,10 @@ static void one(struct dax_file *f, bool dax_first)
 	CHECK_GE(ev.start + ev.length, (uintptr_t)dax + 32 * KiB);
 	t_msleep(500);
 	CHECK_BREAKER_WAITING(&b);
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
 	BREAKER_DONE(&b, 5000, rep);
-	CHECK_OK(mrl_restore(fd, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_restore(fd, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.pinned_pages, 2 * PART / t_pg);
 	CHECK_EQ(dax[20 * KiB], 0);
 	CHECK_EQ(anon[20 * KiB], 0x37);

@@ -60,9 +60,9 @@ int main(void)
 
 	dax_create(&f, FILE_SIZE);
 	writer_start(&w, f.fd, WRITE_OFF);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x38, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x38, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(q.layout_error, 0);
 
@@ -72,13 +72,13 @@ int main(void)
 	CHECK_EQ(pwrite(f.fd, page, sizeof(page), WRITE_OFF + MiB / 2), sizeof(page));
 	CHECK_LT(t_ms_since(t0), 2000);
 	CHECK_NO_EVENT(fd, 200);
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_ARMED);
 
 	breaker_go(&w);
 	if (!xfs) {
 		BREAKER_DONE(&w, 5000, rep);
 		CHECK_NO_EVENT(fd, 300);
-		CHECK_OK(mrl_query(fd, l.id, &q));
+		CHECK_OK(t_query(fd, l.id, &q));
 		CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 		CHECK_EQ(q.layout, MRLEASE_LAYOUT_HELD);
 		close(fd);
@@ -89,22 +89,22 @@ int main(void)
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_LAYOUT, l, 0);
 	CHECK_EQ(ev.breaker_pid, w.pid);
 	CHECK(strcmp(ev.breaker_comm, "mrl-writer") == 0);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_BROKEN);
 	t_msleep(1000);
 	CHECK_BREAKER_WAITING(&w);
 
 	t0 = t_now_ns();
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
 	BREAKER_DONE(&w, 5000, rep);
 	t_info("the writer returned %lld ms after the ack", (long long)(rep.end_ns - t0) / 1000000);
 	CHECK_LT(rep.end_ns - t0, 1000000000);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_RELEASED);
 
-	CHECK_OK(mrl_restore(fd, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_restore(fd, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(f.map[WRITE_OFF], 0x38);

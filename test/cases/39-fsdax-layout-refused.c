@@ -28,9 +28,9 @@ static void holder(struct dax_file *f, int out)
 	CHECK_SYS(setgroups(0, NULL));
 	CHECK_SYS(setgid(65534));
 	CHECK_SYS(setuid(65534));
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f->map, LEASE_LEN, 0x39, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f->map, LEASE_LEN, 0x39, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	t_info("layout %u, layout_error %d", q.layout, q.layout_error);
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_REFUSED);
 	CHECK_EQ(q.layout_error, -EACCES);
@@ -40,7 +40,7 @@ static void holder(struct dax_file *f, int out)
 	GET_EVENT(fd, ev, 10000);
 	t_write_full(out, &ev, sizeof(ev));
 	t_msleep(1000);
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
 	_exit(0);
 }
 
@@ -70,7 +70,7 @@ int main(void)
 	breaker_go(&b);
 	if (!t_read_full(p[0], &ev, sizeof(ev), 10000))
 		t_fail("the holder got no record");
-	mrl_print_event(&ev);
+	t_print_event(&ev);
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l,
 		    MRLEASE_EVENT_F_UNPINNED);
 	CHECK_EQ(ev.breaker_pid, b.pid);

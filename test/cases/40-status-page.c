@@ -9,8 +9,8 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
-	const volatile struct mrlease_status *st = mrl_status(fd);
+	int fd = t_ctx();
+	const volatile struct mrlease_status *st = t_status(fd);
 	const volatile struct mrlease_status *st2;
 	char *a = t_anon(8), *b = t_anon(8);
 	struct mrlease_register la, lb;
@@ -25,8 +25,8 @@ int main(void)
 		CHECK_EQ(st->reserved[i], 0);
 	seq = st->event_seq;
 
-	CHECK_OK(mrl_register(fd, a, PG(8), 1, MRLEASE_REG_PIN, 0, &la));
-	CHECK_OK(mrl_register(fd, b, PG(8), 2, 0, 0, &lb));
+	CHECK_OK(t_register(fd, a, PG(8), 1, MRLEASE_REG_PIN, 0, &la));
+	CHECK_OK(t_register(fd, b, PG(8), 2, 0, 0, &lb));
 	CHECK_EQ(st->event_seq, seq);
 
 	CHECK_SYS(munmap(a + PG(1), PG(1)));
@@ -55,9 +55,9 @@ int main(void)
 	CHECK_EQ(st->broken, 2);
 	CHECK_EQ(st->event_seq, seq);	/* reading is not news */
 
-	CHECK_OK(mrl_ack(fd, la.id, la.generation));
+	CHECK_OK(t_ack(fd, la.id, la.generation));
 	CHECK_EQ(st->broken, 1);
-	CHECK_OK(mrl_unregister(fd, lb.id));
+	CHECK_OK(t_unregister(fd, lb.id));
 	CHECK_EQ(st->broken, 0);
 	CHECK_EQ(st->pending, 0);
 	CHECK_EQ(st->event_seq, seq);

@@ -8,11 +8,11 @@
 
 int main(void)
 {
-	int fd = mrl_open_raw(0);
+	int fd = t_open_raw(0);
 	void *p;
 
 	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 0), EBADFD);
-	CHECK_OK(mrl_api(fd, MRLEASE_FEATURE_ALL, NULL));
+	CHECK_OK(t_api(fd, MRLEASE_FEATURE_ALL, NULL));
 
 	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EPERM);
 	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0), EPERM);

@@ -47,7 +47,7 @@ static void drain(int fd)
 {
 	struct mrlease_event ev;
 
-	while (mrl_event(fd, &ev, 0) == 1)
+	while (t_event(fd, &ev, 0) == 1)
 		;
 }
 
@@ -71,8 +71,8 @@ int main(void)
 	int fd, fd0, r;
 
 	t_info("---- 1: the area");
-	fd = mrl_open_raw(O_NONBLOCK);
-	CHECK_OK(mrl_api(fd, MRLEASE_FEATURE_ALL, &a));
+	fd = t_open_raw(O_NONBLOCK);
+	CHECK_OK(t_api(fd, MRLEASE_FEATURE_ALL, &a));
 	t_info("words_size %u (%u words)", a.words_size, a.words_size / 8);
 	CHECK_NE(a.words_size, 0);
 	CHECK_EQ(a.words_size % t_pg, 0);
@@ -90,37 +90,37 @@ int main(void)
 	CHECK(mprotect((void *)words, t_pg, PROT_READ | PROT_EXEC) == -1 && errno == EACCES);
 
 	t_info("---- 2: a lease's word");
-	CHECK_OK(mrl_register(fd, m, PG(2), 1, 0, 0, &l));
+	CHECK_OK(t_register(fd, m, PG(2), 1, 0, 0, &l));
 	t_info("lease %llu: word %u token %llu", (unsigned long long)l.id, l.word,
 	       (unsigned long long)l.token);
 	CHECK_NE(l.token, 0);
 	CHECK_EQ(word(words, &l), l.token);
 	CHECK_SYS(madvise(m, PG(1), MADV_DONTNEED));
 	CHECK_EQ(word(words, &l), 0);		/* before madvise() returned */
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_BROKEN);
 	drain(fd);
 	old_token = l.token;
-	CHECK_OK(mrl_restore(fd, &l));
+	CHECK_OK(t_restore(fd, &l));
 	CHECK(l.token > old_token);
 	CHECK_EQ(word(words, &l), l.token);
 	/* The same with a pinned lease and munmap. */
-	CHECK_OK(mrl_register(fd, m + PG(2), PG(2), 2, MRLEASE_REG_PIN, 0, &l2));
+	CHECK_OK(t_register(fd, m + PG(2), PG(2), 2, MRLEASE_REG_PIN, 0, &l2));
 	CHECK_EQ(word(words, &l2), l2.token);
 	CHECK_NE(l2.word, l.word);
 	CHECK(l2.token > l.token);
 	CHECK_SYS(munmap(m + PG(3), PG(1)));
 	CHECK_EQ(word(words, &l2), 0);
 	drain(fd);
-	CHECK_OK(mrl_unregister(fd, l2.id));
+	CHECK_OK(t_unregister(fd, l2.id));
 	CHECK_EQ(word(words, &l2), 0);
 	CHECK_EQ(word(words, &l), l.token);
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	CHECK_EQ(word(words, &l), 0);
 
 	t_info("---- 3: words handed out again, %d leases", MANY);
 	big = t_anon(MANY);
 	for (int i = 0; i < MANY; i++) {
-		CHECK_OK(mrl_register(fd, big + PG(i), t_pg, 100 + i, 0, 0, &many[i]));
+		CHECK_OK(t_register(fd, big + PG(i), t_pg, 100 + i, 0, 0, &many[i]));
 		CHECK_EQ(word(words, &many[i]), many[i].token);
 		CHECK(many[i].token > l.token);
 		if (many[i].word == l.word || many[i].word == l2.word)
@@ -132,7 +132,7 @@ int main(void)
 	}
 	CHECK_NE(word(words, &many[0]), old_token);
 	for (int i = 0; i < MANY; i += 2)
-		CHECK_OK(mrl_unregister(fd, many[i].id));
+		CHECK_OK(t_unregister(fd, many[i].id));
 	for (int i = 0; i < MANY; i++)
 		CHECK_EQ(word(words, &many[i]), i % 2 ? many[i].token : 0);
 
@@ -152,12 +152,12 @@ int main(void)
 	}
 
 	t_info("---- 5: a context without the feature");
-	fd0 = mrl_open_raw(0);
-	CHECK_OK(mrl_api(fd0, MRLEASE_FEATURE_ALL & ~MRLEASE_FEATURE_VALID_WORDS, &a));
+	fd0 = t_open_raw(0);
+	CHECK_OK(t_api(fd0, MRLEASE_FEATURE_ALL & ~MRLEASE_FEATURE_VALID_WORDS, &a));
 	CHECK_EQ(a.words_size, 0);
 	p = mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd0, (off_t)t_pg);
 	CHECK(p == MAP_FAILED && errno == EOPNOTSUPP);
-	CHECK_OK(mrl_register(fd0, m, t_pg, 5, 0, 0, &l));
+	CHECK_OK(t_register(fd0, m, t_pg, 5, 0, 0, &l));
 	CHECK_EQ(l.word, MRLEASE_NO_WORD);
 	CHECK_EQ(l.token, 0);
 	close(fd0);
@@ -171,25 +171,25 @@ int main(void)
 
 		CHECK_OK(t_read_text(PARAM, saved, sizeof(saved)));
 		CHECK_OK(t_write_text(PARAM, "600"));
-		fd0 = mrl_open_raw(0);
-		r = mrl_api(fd0, MRLEASE_FEATURE_ALL, &a2);
+		fd0 = t_open_raw(0);
+		r = t_api(fd0, MRLEASE_FEATURE_ALL, &a2);
 		CHECK_OK(t_write_text(PARAM, saved));
 		CHECK_OK(r);
 		t_info("max_leases_per_ctx 600 at the handshake: words_size %u", a2.words_size);
 		CHECK_EQ(a2.words_size, (600 * 8 + t_pg - 1) / t_pg * t_pg);
 		w2 = map_words(fd0, &a2);
 		for (;; n++) {
-			CHECK_OK(mrl_register(fd0, big + PG(n % MANY), t_pg, n, 0, 0, &l));
+			CHECK_OK(t_register(fd0, big + PG(n % MANY), t_pg, n, 0, 0, &l));
 			if (l.word == MRLEASE_NO_WORD)
 				break;
 			CHECK_EQ(w2[l.word], l.token);
 			CHECK(n < (int)(a2.words_size / 8));
 		}
 		t_info("lease %d (past %u words): MRLEASE_NO_WORD, token %llu, state %u", n, a2.words_size / 8,
-		       (unsigned long long)l.token, mrl_state(fd0, l.id));
+		       (unsigned long long)l.token, t_state(fd0, l.id));
 		CHECK_EQ(n, (int)(a2.words_size / 8));
 		CHECK_EQ(l.token, 0);
-		CHECK_EQ(mrl_state(fd0, l.id), MRLEASE_STATE_ARMED);
+		CHECK_EQ(t_state(fd0, l.id), MRLEASE_STATE_ARMED);
 		/* A mapping holds the context open: unmap, then close. */
 		CHECK_SYS(munmap((void *)w2, a2.words_size));
 		close(fd0);
@@ -205,8 +205,8 @@ int main(void)
 		CHECK_OK(t_read_text(T_SYSMOD "/parameters/max_leases_per_user", saved, sizeof(saved)));
 		CHECK_OK(t_write_text(T_SYSMOD "/parameters/max_leases_per_user", "600"));
 		for (n = 0; n < 8; n++) {
-			ctxs[n] = mrl_ctx();
-			r = mrl_register(ctxs[n], big, t_pg, n, 0, 0, &l);
+			ctxs[n] = t_ctx();
+			r = t_register(ctxs[n], big, t_pg, n, 0, 0, &l);
 			if (r) {
 				t_write_text(T_SYSMOD "/parameters/max_leases_per_user", saved);
 				CHECK_OK(r);
@@ -217,8 +217,8 @@ int main(void)
 		t_info("context %d's lease got no word (budget: 4 pages at max_leases_per_user 600)", n);
 		CHECK_EQ(n, 4);
 		close(ctxs[0]);
-		fd0 = mrl_ctx();
-		r = mrl_register(fd0, big, t_pg, 99, 0, 0, &l);
+		fd0 = t_ctx();
+		r = t_register(fd0, big, t_pg, 99, 0, 0, &l);
 		CHECK_OK(t_write_text(T_SYSMOD "/parameters/max_leases_per_user", saved));
 		CHECK_OK(r);
 		CHECK_NE(l.word, MRLEASE_NO_WORD);

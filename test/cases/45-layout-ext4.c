@@ -37,8 +37,8 @@ int main(void)
 	dax_create(&f, FILE_SIZE);
 	want = lay_shadow(FILE_SIZE, FILE_SIZE + MiB, 0);
 	op.fd = f.fd;
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45e4, MRLEASE_REG_PIN, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45e4, MRLEASE_REG_PIN, 30000, &l));
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_ARMED, LEASE_LEN / t_pg, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
 
@@ -71,7 +71,7 @@ int main(void)
 	LAY_CHECK_FILE(f.fd, f.map, FILE_SIZE, want, FILE_SIZE + 64 * 1024 + 4096);
 	CHECK_NO_EVENT(fd, 100);
 
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	CHECK_EQ(lay_proc_leases(f.fd), 0);
 	close(fd);
 	t_pass();

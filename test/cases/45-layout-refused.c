@@ -64,7 +64,7 @@ int main(void)
 	memset(want + LEASE_OFF, 0x21, 4096);
 	lay_holder_call(&h, LAY_H_EVENT, 300, &r);
 	if (r.got) {
-		mrl_print_event(&r.ev);
+		t_print_event(&r.ev);
 		t_fail("a foreign write broke a lease without a layout lease");
 	}
 
@@ -75,7 +75,7 @@ int main(void)
 	lay_holder_call(&h, LAY_H_EVENT, 10000, &r);
 	if (!r.got)
 		t_fail("the holder got no record: %s", t_errname(-r.ret));
-	mrl_print_event(&r.ev);
+	t_print_event(&r.ev);
 	CHECK_EVENT(r.ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, h.l,
 		    MRLEASE_EVENT_F_UNPINNED);
 	CHECK_EQ(r.ev.breaker_pid, b.pid);

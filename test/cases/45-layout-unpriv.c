@@ -42,7 +42,7 @@ static void one_break(const struct lay_op *op, uint32_t reason)
 	lay_holder_call(&h, LAY_H_EVENT, 10000, &r);
 	if (!r.got)
 		t_fail("the holder got no record: %s", t_errname(-r.ret));
-	mrl_print_event(&r.ev);
+	t_print_event(&r.ev);
 	CHECK_EVENT(r.ev, MRLEASE_EVENT_DECOHERENCE, reason, h.l, 0);
 	CHECK_EQ(r.ev.breaker_pid, b.pid);
 	CHECK(strcmp(r.ev.breaker_comm, BREAKER_COMM) == 0);

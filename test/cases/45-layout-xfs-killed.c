@@ -54,7 +54,7 @@ static void one_case(enum lay_kind kind)
 	lay_holder_call(&h, LAY_H_EVENT, 10000, &r);
 	if (!r.got)
 		t_fail("the holder got no record: %s", t_errname(-r.ret));
-	mrl_print_event(&r.ev);
+	t_print_event(&r.ev);
 	CHECK_EVENT(r.ev, MRLEASE_EVENT_DECOHERENCE, reason, h.l, 0);
 	CHECK_EQ(r.ev.breaker_pid, b.pid);
 	CHECK(strcmp(r.ev.breaker_comm, BREAKER_COMM) == 0);

@@ -50,8 +50,8 @@ static void one_case(enum lay_kind kind, uint32_t flags)
 		op.off = CHG_OFF;	/* the new size: inside the lease */
 	lay_breaker_start(&b, &op, BREAKER_COMM);
 
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x4500 + kind, flags, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x4500 + kind, flags, 30000, &l));
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_ARMED, lay_pins(&l), MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
 
@@ -89,7 +89,7 @@ static void one_case(enum lay_kind kind, uint32_t flags)
 	LAY_CHECK_FILE(f.fd, f.map, FILE_SIZE, want, size);
 	CHECK_NO_EVENT(fd, 100);
 
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	CHECK_EQ(lay_proc_leases(f.fd), 0);
 	close(fd);
 	munmap(f.map, FILE_SIZE);

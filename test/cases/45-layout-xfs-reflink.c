@@ -108,8 +108,8 @@ static void one_case(enum lay_kind kind, enum target target, bool whole)
 	}
 	lay_breaker_start(&b, &op, BREAKER_COMM);
 
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45f0 + kind, MRLEASE_REG_PIN, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45f0 + kind, MRLEASE_REG_PIN, 30000, &l));
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_ARMED, LEASE_LEN / t_pg, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
 
@@ -148,7 +148,7 @@ static void one_case(enum lay_kind kind, enum target target, bool whole)
 	LAY_CHECK_FILE(other, NULL, 0, want_other, FILE_SIZE);
 	CHECK_NO_EVENT(fd, 100);
 
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	close(fd);
 	munmap(f.map, FILE_SIZE);
 	close(f.fd);

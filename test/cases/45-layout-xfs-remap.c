@@ -36,8 +36,8 @@ int main(void)
 	t_watchdog(110);
 	dax_create(&a, FILE_SIZE);
 	dax_create(&b, FILE_SIZE);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, a.map, LEASE_LEN, 0x45b0, MRLEASE_REG_PIN, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, a.map, LEASE_LEN, 0x45b0, MRLEASE_REG_PIN, 30000, &l));
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_ARMED, LEASE_LEN / t_pg, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(a.fd), 1);
 	CHECK_EQ(lay_proc_leases(b.fd), 0);
@@ -49,11 +49,11 @@ int main(void)
 	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_UNMAP, l,
 		    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
 	/* Broken by our own munmap: the file lease on A is not broken, just unused. */
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_HELD);
 	LAY_RESTORE_HELD(fd, l);
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_SYS(fstat(b.fd, &sb));
 	CHECK_EQ(q.ino, sb.st_ino);
 	CHECK_EQ(lay_proc_leases(a.fd), 0);
@@ -70,7 +70,7 @@ int main(void)
 	lay_breaker_start(&w, &op, WRITER_COMM);
 	LAY_BREAK_ACK(fd, l, &w, WRITER_COMM, &x);
 	CHECK_EQ((uint8_t)a.map[0], 0x1b);	/* a.map is B's mapping now */
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	CHECK_EQ(lay_proc_leases(b.fd), 0);
 
 	t_info("---- anonymous memory and shmem have no layout lease");
@@ -80,11 +80,11 @@ int main(void)
 
 		CHECK(shm != MAP_FAILED);
 		memset(shm, 1, 4 * t_pg);
-		CHECK_OK(mrl_register(fd, anon, 4 * t_pg, 1, MRLEASE_REG_PIN, 0, &n));
+		CHECK_OK(t_register(fd, anon, 4 * t_pg, 1, MRLEASE_REG_PIN, 0, &n));
 		CHECK_LEASE(fd, n.id, MRLEASE_STATE_ARMED, 4, MRLEASE_LAYOUT_NONE);
-		CHECK_OK(mrl_register(fd, shm, 4 * t_pg, 2, MRLEASE_REG_PIN, 0, &n));
+		CHECK_OK(t_register(fd, shm, 4 * t_pg, 2, MRLEASE_REG_PIN, 0, &n));
 		CHECK_LEASE(fd, n.id, MRLEASE_STATE_ARMED, 4, MRLEASE_LAYOUT_NONE);
-		CHECK_OK(mrl_query(fd, n.id, &q));
+		CHECK_OK(t_query(fd, n.id, &q));
 		CHECK_EQ(q.backing, MRLEASE_BACKING_SHMEM);
 	}
 	close(fd);

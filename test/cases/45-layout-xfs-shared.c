@@ -68,11 +68,11 @@ int main(void)
 
 	t_watchdog(110);
 	dax_create(&f, FILE_SIZE);
-	fd = mrl_ctx();
+	fd = t_ctx();
 
 	t_info("---- 1: two leases of one context");
-	CHECK_OK(mrl_register(fd, f.map + A_OFF, HALF, 0xa, MRLEASE_REG_PIN, 30000, &a));
-	CHECK_OK(mrl_register(fd, f.map + B_OFF, HALF, 0xb, MRLEASE_REG_PIN, 30000, &b));
+	CHECK_OK(t_register(fd, f.map + A_OFF, HALF, 0xa, MRLEASE_REG_PIN, 30000, &a));
+	CHECK_OK(t_register(fd, f.map + B_OFF, HALF, 0xb, MRLEASE_REG_PIN, 30000, &b));
 	CHECK_LEASE(fd, a.id, MRLEASE_STATE_ARMED, HALF / t_pg, MRLEASE_LAYOUT_HELD);
 	CHECK_LEASE(fd, b.id, MRLEASE_STATE_ARMED, HALF / t_pg, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
@@ -80,13 +80,13 @@ int main(void)
 	breaker_go(&w);
 	get_two(fd, &a, &b, w.pid, &ea, &eb);
 	CHECK_LEASE(fd, a.id, MRLEASE_STATE_BROKEN, HALF / t_pg, MRLEASE_LAYOUT_BROKEN);
-	CHECK_OK(mrl_ack(fd, a.id, ea.generation));
+	CHECK_OK(t_ack(fd, a.id, ea.generation));
 	t_msleep(1100);
 	CHECK_BREAKER_WAITING(&w);
 	CHECK_LEASE(fd, a.id, MRLEASE_STATE_ACKED, 0, MRLEASE_LAYOUT_BROKEN);
 	CHECK_LEASE(fd, b.id, MRLEASE_STATE_BROKEN, HALF / t_pg, MRLEASE_LAYOUT_BROKEN);
 	t0 = t_now_ns();
-	CHECK_OK(mrl_ack(fd, b.id, eb.generation));
+	CHECK_OK(t_ack(fd, b.id, eb.generation));
 	BREAKER_DONE(&w, 5000, rep);
 	t_info("the writer returned %lld ms after the second ack", (long long)(rep.end_ns - t0) / 1000000);
 	CHECK_LT(rep.end_ns - t0, 1000000000);
@@ -99,9 +99,9 @@ int main(void)
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
 
 	t_info("---- 2: a second context on the same file");
-	CHECK_OK(mrl_unregister(fd, b.id));
-	fd2 = mrl_ctx();
-	CHECK_OK(mrl_register(fd2, f.map + B_OFF, HALF, 0xc, MRLEASE_REG_PIN, 30000, &c));
+	CHECK_OK(t_unregister(fd, b.id));
+	fd2 = t_ctx();
+	CHECK_OK(t_register(fd2, f.map + B_OFF, HALF, 0xc, MRLEASE_REG_PIN, 30000, &c));
 	CHECK_LEASE(fd2, c.id, MRLEASE_STATE_ARMED, HALF / t_pg, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(f.fd), 2);
 	writer_start(&w, 3 * MiB, 0x42);
@@ -112,41 +112,41 @@ int main(void)
 	CHECK_EVENT(ec, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_LAYOUT, c, 0);
 	CHECK_EQ(ea.breaker_pid, w.pid);
 	CHECK_EQ(ec.breaker_pid, w.pid);
-	CHECK_OK(mrl_ack(fd2, c.id, ec.generation));
+	CHECK_OK(t_ack(fd2, c.id, ec.generation));
 	t_msleep(1100);
 	CHECK_BREAKER_WAITING(&w);
 	CHECK_LEASE(fd2, c.id, MRLEASE_STATE_ACKED, 0, MRLEASE_LAYOUT_RELEASED);
 	/* The first context's file lease is still being broken: no pins now. */
-	CHECK_ERR(mrl_restore(fd2, &c), EAGAIN);
-	CHECK_EQ(mrl_state(fd2, c.id), MRLEASE_STATE_ACKED);
+	CHECK_ERR(t_restore(fd2, &c), EAGAIN);
+	CHECK_EQ(t_state(fd2, c.id), MRLEASE_STATE_ACKED);
 	CHECK_BREAKER_WAITING(&w);
 	t0 = t_now_ns();
-	CHECK_OK(mrl_ack(fd, a.id, ea.generation));
+	CHECK_OK(t_ack(fd, a.id, ea.generation));
 	BREAKER_DONE(&w, 5000, rep);
 	CHECK_LT(rep.end_ns - t0, 1000000000);
 	t_msleep(300);		/* the grace after a file lease was given back */
 	LAY_RESTORE_HELD(fd2, c);
 	CHECK_NO_EVENT(fd2, 200);
-	CHECK_EQ(mrl_state(fd2, c.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd2, c.id), MRLEASE_STATE_ARMED);
 	close(fd2);
 	LAY_RESTORE_HELD(fd, a);
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
 
 	t_info("---- 3: restore while another lease of the context waits for its ack");
-	CHECK_OK(mrl_register(fd, f.map + B_OFF, HALF, 0xb2, MRLEASE_REG_PIN, 30000, &b));
+	CHECK_OK(t_register(fd, f.map + B_OFF, HALF, 0xb2, MRLEASE_REG_PIN, 30000, &b));
 	CHECK_LEASE(fd, b.id, MRLEASE_STATE_ARMED, HALF / t_pg, MRLEASE_LAYOUT_HELD);
 	writer_start(&w, 3 * MiB, 0x43);
 	breaker_go(&w);
 	get_two(fd, &a, &b, w.pid, &ea, &eb);
-	CHECK_OK(mrl_ack(fd, a.id, ea.generation));
-	r = mrl_restore_once(fd, &a);
+	CHECK_OK(t_ack(fd, a.id, ea.generation));
+	r = t_restore_once(fd, &a);
 	t_info("restore of lease a while lease b is still broken: %s", t_errname(-r));
 	if (r && r != -EAGAIN && r != -EBUSY)
 		t_fail("restore: %s", t_errname(-r));
 	t_msleep(500);
 	CHECK_BREAKER_WAITING(&w);
 	t0 = t_now_ns();
-	CHECK_OK(mrl_ack(fd, b.id, eb.generation));
+	CHECK_OK(t_ack(fd, b.id, eb.generation));
 	BREAKER_DONE(&w, 5000, rep);
 	CHECK_LT(rep.end_ns - t0, 1000000000);
 	if (r) {
@@ -154,14 +154,14 @@ int main(void)
 		LAY_RESTORE_HELD(fd, a);
 	} else {
 		/* It went through: a may have been broken again by the write it let in. */
-		if (mrl_event(fd, &ea, 300) == 1) {
-			mrl_print_event(&ea);
+		if (t_event(fd, &ea, 300) == 1) {
+			t_print_event(&ea);
 			CHECK_EVENT(ea, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_LAYOUT, a, 0);
-			CHECK_OK(mrl_ack(fd, a.id, ea.generation));
+			CHECK_OK(t_ack(fd, a.id, ea.generation));
 			LAY_RESTORE_HELD(fd, a);
 		}
 	}
-	CHECK_OK(mrl_query(fd, a.id, &q));
+	CHECK_OK(t_query(fd, a.id, &q));
 	t_info("lease a: state %u layout %u (%d)", q.state, q.layout, q.layout_error);
 	if (q.state == MRLEASE_STATE_ARMED && q.layout != MRLEASE_LAYOUT_HELD)
 		t_fail("lease a is ARMED but its file lease is %u, not HELD: "
@@ -173,7 +173,7 @@ int main(void)
 	breaker_go(&w);
 	GET_EVENT(fd, ea, 10000);
 	CHECK_EVENT(ea, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_LAYOUT, a, 0);
-	CHECK_OK(mrl_ack(fd, a.id, ea.generation));
+	CHECK_OK(t_ack(fd, a.id, ea.generation));
 	BREAKER_DONE(&w, 5000, rep);
 	close(fd);
 	CHECK_EQ(lay_proc_leases(f.fd), 0);

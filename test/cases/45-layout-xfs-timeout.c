@@ -39,8 +39,8 @@ static void one_case(enum lay_kind kind, uint32_t flags)
 	if (kind == LAY_TRUNCATE)
 		op.off = LEASE_OFF + LEASE_LEN / 2;	/* the new size: inside the lease */
 	lay_breaker_start(&b, &op, BREAKER_COMM);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45c0 + kind, flags, TIMEOUT_MS, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45c0 + kind, flags, TIMEOUT_MS, &l));
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_ARMED, lay_pins(&l), MRLEASE_LAYOUT_HELD);
 
 	breaker_go(&b);
@@ -72,7 +72,7 @@ static void one_case(enum lay_kind kind, uint32_t flags)
 
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_REVOKED, 0, MRLEASE_LAYOUT_RELEASED);
 	CHECK_EQ(lay_proc_leases(f.fd), 0);
-	CHECK_ERR(mrl_ack(fd, l.id, l.generation), ETIMEDOUT);
+	CHECK_ERR(t_ack(fd, l.id, l.generation), ETIMEDOUT);
 	CHECK_NO_EVENT(fd, 200);
 
 	if (kind == LAY_TRUNCATE) {

@@ -77,8 +77,8 @@ int main(void)
 	t_watchdog(110);
 	dax_create(&f, FILE_SIZE);
 	want = lay_shadow(FILE_SIZE, FILE_SIZE, 0);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45a1, MRLEASE_REG_PIN, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45a1, MRLEASE_REG_PIN, 30000, &l));
 	CHECK_LEASE(fd, l.id, MRLEASE_STATE_ARMED, LEASE_LEN / t_pg, MRLEASE_LAYOUT_HELD);
 
 	t_info("---- our own writes");
@@ -142,7 +142,7 @@ int main(void)
 	own_write(3 * MiB + 32 * t_pg, 0x74);
 	CHECK_BREAKER_WAITING(&w);
 	t0 = t_now_ns();
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	BREAKER_DONE(&w, 5000, rep);
 	t_info("the writer returned %lld ms after the unregister", (long long)(rep.end_ns - t0) / 1000000);
 	CHECK_LT(rep.end_ns - t0, 1000000000);
@@ -151,12 +151,12 @@ int main(void)
 	LAY_CHECK_FILE(f.fd, f.map, FILE_SIZE, want, FILE_SIZE);
 
 	t_info("---- an unpinned lease holds a foreign writer too");
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45a2, 0, 30000, &u));
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x45a2, 0, 30000, &u));
 	CHECK_LEASE(fd, u.id, MRLEASE_STATE_ARMED, 0, MRLEASE_LAYOUT_HELD);
 	writer_start(&w, 2 * MiB, 0x3b);
 	LAY_BREAK_ACK(fd, u, &w, WRITER_COMM, &x);
 	LAY_RESTORE_HELD(fd, u);
-	CHECK_OK(mrl_unregister(fd, u.id));
+	CHECK_OK(t_unregister(fd, u.id));
 	CHECK_EQ(lay_proc_leases(f.fd), 0);
 
 	LAY_CHECK_FILE(f.fd, f.map, FILE_SIZE, want, FILE_SIZE);

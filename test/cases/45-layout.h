@@ -246,7 +246,7 @@ static inline void lay_check_lease_at(const char *file, int line, int fd, uint64
 				      uint64_t pinned, uint32_t layout, int32_t layout_error)
 {
 	struct mrlease_query q;
-	int r = mrl_query(fd, id, &q);
+	int r = t_query(fd, id, &q);
 
 	if (r)
 		t_fail_at(file, line, "MRLEASE_IOC_QUERY: %s", t_errname(-r));
@@ -291,10 +291,10 @@ static inline void lay_break_ack_at(const char *file, int line, int fd, struct m
 {
 	struct breaker_report rep;
 	struct mrlease_event ev;
-	int64_t t_ev, t_ack;
+	int64_t t_ev, acked_ns;
 
 	t_info("line %d: breaking lease %llu (expect reason %s, layout %u while waiting)", line,
-	       (unsigned long long)l->id, mrl_reason_name(x->reason), x->layout_waiting);
+	       (unsigned long long)l->id, t_reason_name(x->reason), x->layout_waiting);
 	breaker_go(b);
 	GET_EVENT(fd, ev, 10000);
 	t_ev = t_now_ns();
@@ -305,7 +305,7 @@ static inline void lay_break_ack_at(const char *file, int line, int fd, struct m
 	if (x->whole && (ev.start != l->addr || ev.length != l->len))
 		t_fail_at(file, line, "the record covers %#llx+%#llx, not the whole lease",
 			  (unsigned long long)ev.start, (unsigned long long)ev.length);
-	if (mrl_state(fd, l->id) != MRLEASE_STATE_BROKEN)
+	if (t_state(fd, l->id) != MRLEASE_STATE_BROKEN)
 		t_fail_at(file, line, "the lease is not BROKEN after its record");
 
 	t_msleep(1100);
@@ -317,19 +317,19 @@ static inline void lay_break_ack_at(const char *file, int line, int fd, struct m
 	lay_check_lease_at(file, line, fd, l->id, MRLEASE_STATE_BROKEN, lay_pins(l),
 			   x->layout_waiting, 0);
 
-	t_ack = t_now_ns();
-	CHECK_OK(mrl_ack(fd, l->id, ev.generation));
+	acked_ns = t_now_ns();
+	CHECK_OK(t_ack(fd, l->id, ev.generation));
 	if (!breaker_returned(b, 5000, &rep))
 		t_fail_at(file, line, "the breaker did not return within 5 s of the ack");
 	if (rep.err)
 		t_fail_at(file, line, "the breaker's system call failed: %s", t_errname(rep.err));
 	CHECK_CHILD_OK(b->pid, 5000);
 	t_info("the breaker returned %lld ms after the ack, waited %lld ms in all",
-	       (long long)(rep.end_ns - t_ack) / 1000000,
+	       (long long)(rep.end_ns - acked_ns) / 1000000,
 	       (long long)(rep.end_ns - rep.start_ns) / 1000000);
-	if (rep.end_ns - t_ack >= 1000000000)
+	if (rep.end_ns - acked_ns >= 1000000000)
 		t_fail_at(file, line, "the breaker returned only %lld ms after the ack",
-			  (long long)(rep.end_ns - t_ack) / 1000000);
+			  (long long)(rep.end_ns - acked_ns) / 1000000);
 	lay_check_lease_at(file, line, fd, l->id, MRLEASE_STATE_ACKED, 0, x->layout_after, 0);
 	CHECK_NO_EVENT(fd, 200);
 }
@@ -339,7 +339,7 @@ static inline void lay_break_ack_at(const char *file, int line, int fd, struct m
 /* Restore @l: ARMED again, a new generation, pinned, the layout HELD. */
 #define LAY_RESTORE_HELD(fd, l) do {						\
 	uint64_t g_ = (l).generation;						\
-	CHECK_OK(mrl_restore(fd, &(l)));					\
+	CHECK_OK(t_restore(fd, &(l)));					\
 	CHECK_NE((l).generation, g_);						\
 	CHECK_LEASE(fd, (l).id, MRLEASE_STATE_ARMED, lay_pins(&(l)), MRLEASE_LAYOUT_HELD); \
 } while (0)
@@ -451,10 +451,10 @@ lay_holder_main(const struct lay_holder_cfg *cfg, int cmd, int rep)
 	prctl(PR_SET_NAME, LAY_HOLDER_COMM);
 	if (cfg->uid)
 		lay_become(cfg->uid);
-	fd = mrl_ctx();
-	r.ret = mrl_register(fd, cfg->addr, cfg->len, cfg->cookie, cfg->flags, cfg->timeout_ms, &l);
+	fd = t_ctx();
+	r.ret = t_register(fd, cfg->addr, cfg->len, cfg->cookie, cfg->flags, cfg->timeout_ms, &l);
 	if (!r.ret)
-		r.ret = mrl_query(fd, l.id, &r.q);
+		r.ret = t_query(fd, l.id, &r.q);
 	r.l = l;
 	r.t_ns = t_now_ns();
 	t_write_full(rep, &r, sizeof(r));
@@ -468,7 +468,7 @@ lay_holder_main(const struct lay_holder_cfg *cfg, int cmd, int rep)
 		memset(&r, 0, sizeof(r));
 		switch (c.op) {
 		case LAY_H_EVENT:
-			r.got = mrl_event(fd, &r.ev, c.arg);
+			r.got = t_event(fd, &r.ev, c.arg);
 			if (r.got < 0) {
 				r.ret = r.got;
 				r.got = 0;
@@ -477,15 +477,15 @@ lay_holder_main(const struct lay_holder_cfg *cfg, int cmd, int rep)
 				last = r.ev;
 			break;
 		case LAY_H_ACK:
-			r.ret = mrl_ack(fd, l.id, last.generation);
+			r.ret = t_ack(fd, l.id, last.generation);
 			break;
 		case LAY_H_RESTORE:
-			r.ret = mrl_restore(fd, &l);
+			r.ret = t_restore(fd, &l);
 			break;
 		case LAY_H_QUERY:
 			break;
 		case LAY_H_UNREGISTER:
-			r.ret = mrl_unregister(fd, l.id);
+			r.ret = t_unregister(fd, l.id);
 			break;
 		case LAY_H_CLOSE:
 			r.ret = close(fd) ? -errno : 0;
@@ -498,7 +498,7 @@ lay_holder_main(const struct lay_holder_cfg *cfg, int cmd, int rep)
 			_exit(2);
 		}
 		r.t_ns = t_now_ns();
-		if (fd >= 0 && c.op != LAY_H_UNREGISTER && mrl_query(fd, l.id, &r.q))
+		if (fd >= 0 && c.op != LAY_H_UNREGISTER && t_query(fd, l.id, &r.q))
 			memset(&r.q, 0, sizeof(r.q));
 		r.l = l;
 		t_write_full(rep, &r, sizeof(r));

@@ -53,8 +53,8 @@ int main(void)
 
 	dax_create(&f, FILE_SIZE);
 	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0xb5, MRLEASE_REG_PIN, 30000, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0xb5, MRLEASE_REG_PIN, 30000, &l));
 
 	for (int round = 0; round < 3; round++) {
 		/* Dirty every page of the lease (and one outside it) through the mapping. */
@@ -67,17 +67,17 @@ int main(void)
 		else
 			foreign_sync(f.fd);
 	}
-	if (old && mrl_event(fd, &ev, 300) == 1) {
-		mrl_print_event(&ev);
+	if (old && t_event(fd, &ev, 300) == 1) {
+		t_print_event(&ev);
 		t_info("%s: write-back broke the pinned lease (known limitation before 5.18)", u.release);
-		CHECK_OK(mrl_ack(fd, l.id, ev.generation));
-		while (mrl_event(fd, &ev, 0) == 1)
+		CHECK_OK(t_ack(fd, l.id, ev.generation));
+		while (t_event(fd, &ev, 0) == 1)
 			;
-		CHECK_OK(mrl_restore(fd, &l));
+		CHECK_OK(t_restore(fd, &l));
 	} else {
 		CHECK_NO_EVENT(fd, 300);
 	}
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	if (!old)
 		CHECK_EQ(q.breaks, 0);
@@ -100,13 +100,13 @@ int main(void)
 	CHECK_EQ(ev.breaker_pid, b.pid);
 	t_msleep(300);
 	CHECK_BREAKER_WAITING(&b);
-	CHECK_OK(mrl_ack(fd, l.id, ev.generation));
+	CHECK_OK(t_ack(fd, l.id, ev.generation));
 	BREAKER_DONE(&b, 5000, rep);
 
 	DAX_CHECK_DATA(&f, 0, HOLE_OFF);
 	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
 	DAX_CHECK_DATA(&f, HOLE_OFF + HOLE_LEN, FILE_SIZE - HOLE_OFF - HOLE_LEN);
-	CHECK_OK(mrl_unregister(fd, l.id));
+	CHECK_OK(t_unregister(fd, l.id));
 	close(fd);
 	t_pass();
 }

@@ -7,14 +7,14 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(4);
 	struct mrlease_register l;
 	struct mrlease_event ev;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int64_t t0;
 
-	CHECK_OK(mrl_register(fd, a, PG(4), 0x50, 0, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(4), 0x50, 0, 0, &l));
 	CHECK_EQ(poll(&p, 1, 0), 0);
 	t0 = t_now_ns();
 	CHECK_EQ(poll(&p, 1, 200), 0);

@@ -24,7 +24,7 @@ static void *waiter(void *arg)
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(4);
 	struct mrlease_register l;
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 0xe9 };
@@ -32,7 +32,7 @@ int main(void)
 	pthread_t th;
 	int64_t t0;
 
-	CHECK_OK(mrl_register(fd, a, PG(4), 0x51, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(4), 0x51, MRLEASE_REG_PIN, 0, &l));
 	ep = CHECK_SYS(epoll_create1(EPOLL_CLOEXEC));
 	CHECK_SYS(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e));
 	CHECK_EQ(pthread_create(&th, NULL, waiter, NULL), 0);

@@ -45,8 +45,8 @@ int main(void)
 	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
 	pthread_t th;
 
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, a, PG(4), 0x52, 0, 0, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, a, PG(4), 0x52, 0, 0, &l));
 	CHECK_SYS(sigaction(SIGUSR1, &sa, NULL));
 
 	/* A signal interrupts the sleeping read. */
@@ -68,7 +68,7 @@ int main(void)
 	wait_done();
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK_EQ(nread, sizeof(got));
-	mrl_print_event(&got);
+	t_print_event(&got);
 	CHECK_EVENT(got, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_UNMAP, l, MRLEASE_EVENT_F_SELF);
 	CHECK_EVENT_RANGE(got, a + PG(1), PG(1));
 	close(fd);

@@ -7,7 +7,7 @@
 
 int main(void)
 {
-	int fd = mrl_ctx_flags(O_NONBLOCK), fd2 = mrl_ctx();
+	int fd = t_ctx_flags(O_NONBLOCK), fd2 = t_ctx();
 	char *a = t_anon(2);
 	struct mrlease_register l;
 	struct mrlease_event ev;
@@ -16,7 +16,7 @@ int main(void)
 	CHECK_SYS(fcntl(fd2, F_SETFL, O_NONBLOCK));
 	CHECK_SYSERR(read(fd2, &ev, sizeof(ev)), EAGAIN);
 
-	CHECK_OK(mrl_register(fd, a, PG(2), 0x53, 0, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(2), 0x53, 0, 0, &l));
 	CHECK_SYS(munmap(a, PG(1)));
 	CHECK_EQ(read(fd, &ev, sizeof(ev)), sizeof(ev));
 	CHECK_EQ(ev.id, l.id);

@@ -7,14 +7,14 @@
 
 int main(void)
 {
-	int fd = mrl_ctx_flags(O_NONBLOCK);
-	const volatile struct mrlease_status *st = mrl_status(fd);
+	int fd = t_ctx_flags(O_NONBLOCK);
+	const volatile struct mrlease_status *st = t_status(fd);
 	char *a = t_anon(2);
 	struct mrlease_register l;
 	struct mrlease_event ev;
 	char small[sizeof(ev)];
 
-	CHECK_OK(mrl_register(fd, a, PG(2), 0x54, 0, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(2), 0x54, 0, 0, &l));
 	CHECK_SYS(munmap(a, PG(2)));
 	CHECK_EQ(st->pending, 1);
 	CHECK_SYSERR(read(fd, small, sizeof(small) - 1), EINVAL);

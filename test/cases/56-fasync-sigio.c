@@ -17,7 +17,7 @@ static void on_sigio(int sig)
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(2);
 	struct mrlease_register l;
 	struct sigaction sa = { .sa_handler = on_sigio };
@@ -26,7 +26,7 @@ int main(void)
 	CHECK_SYS(sigaction(SIGIO, &sa, NULL));
 	CHECK_SYS(fcntl(fd, F_SETOWN, getpid()));
 	CHECK_SYS(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC));
-	CHECK_OK(mrl_register(fd, a, PG(2), 0x56, 0, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(2), 0x56, 0, 0, &l));
 	t_msleep(100);
 	CHECK_EQ(atomic_load(&sigio), 0);
 

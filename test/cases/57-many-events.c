@@ -9,8 +9,8 @@
 
 int main(void)
 {
-	int fd = mrl_ctx_flags(O_NONBLOCK);
-	const volatile struct mrlease_status *st = mrl_status(fd);
+	int fd = t_ctx_flags(O_NONBLOCK);
+	const volatile struct mrlease_status *st = t_status(fd);
 	static uint64_t ids[N];
 	static struct mrlease_event ev[100];
 	static bool seen[N];
@@ -22,7 +22,7 @@ int main(void)
 	ssize_t n;
 
 	for (int i = 0; i < N; i++) {
-		CHECK_OK(mrl_register(fd, a + PG(i), PG(1), 0x5700000 + i, i % 4 ? 0 : MRLEASE_REG_PIN, 0, &l));
+		CHECK_OK(t_register(fd, a + PG(i), PG(1), 0x5700000 + i, i % 4 ? 0 : MRLEASE_REG_PIN, 0, &l));
 		ids[i] = l.id;
 	}
 	t_info("registered %d leases in %lld ms", N, (long long)t_ms_since(t0));

@@ -28,36 +28,36 @@ static void unprivileged(void)
 	CHECK_SYS(setuid(65534));
 	CHECK_EQ(geteuid(), 65534);
 
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, a, 16 * KiB, 1, MRLEASE_REG_PIN, 0, &l16));
-	CHECK_OK(mrl_register(fd, a + 16 * KiB, 48 * KiB, 2, MRLEASE_REG_PIN, 0, &l48));
-	CHECK_ERR(mrl_register(fd, a + 64 * KiB, 4 * KiB, 3, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
-	CHECK_OK(mrl_register(fd, a, PG(64), 4, 0, 0, &un));	/* not charged */
-	CHECK_OK(mrl_unregister(fd, l48.id));
-	CHECK_ERR(mrl_register(fd, a + 16 * KiB, 128 * KiB, 5, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
-	CHECK_OK(mrl_register(fd, a + 16 * KiB, 32 * KiB, 6, MRLEASE_REG_PIN, 0, &l48));
-	CHECK_OK(mrl_register(fd, a + 48 * KiB, 16 * KiB, 7, MRLEASE_REG_PIN, 0, &l4));
-	CHECK_ERR(mrl_register(fd, a + 128 * KiB, 4 * KiB, 8, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, a, 16 * KiB, 1, MRLEASE_REG_PIN, 0, &l16));
+	CHECK_OK(t_register(fd, a + 16 * KiB, 48 * KiB, 2, MRLEASE_REG_PIN, 0, &l48));
+	CHECK_ERR(t_register(fd, a + 64 * KiB, 4 * KiB, 3, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
+	CHECK_OK(t_register(fd, a, PG(64), 4, 0, 0, &un));	/* not charged */
+	CHECK_OK(t_unregister(fd, l48.id));
+	CHECK_ERR(t_register(fd, a + 16 * KiB, 128 * KiB, 5, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
+	CHECK_OK(t_register(fd, a + 16 * KiB, 32 * KiB, 6, MRLEASE_REG_PIN, 0, &l48));
+	CHECK_OK(t_register(fd, a + 48 * KiB, 16 * KiB, 7, MRLEASE_REG_PIN, 0, &l4));
+	CHECK_ERR(t_register(fd, a + 128 * KiB, 4 * KiB, 8, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
 
 	/* A second context of the same process shares the budget. */
-	fd2 = mrl_ctx();
-	CHECK_ERR(mrl_register(fd2, b, 4 * KiB, 9, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
+	fd2 = t_ctx();
+	CHECK_ERR(t_register(fd2, b, 4 * KiB, 9, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
 
 	/* A self-inflicted break drops the pins: their charge goes. */
 	CHECK_SYS(munmap(a + 48 * KiB, 16 * KiB));
-	CHECK_OK(mrl_register(fd2, b, 16 * KiB, 10, MRLEASE_REG_PIN, 0, &big));
-	CHECK_ERR(mrl_register(fd2, b + 16 * KiB, 4 * KiB, 11, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
+	CHECK_OK(t_register(fd2, b, 16 * KiB, 10, MRLEASE_REG_PIN, 0, &big));
+	CHECK_ERR(t_register(fd2, b + 16 * KiB, 4 * KiB, 11, MRLEASE_REG_PIN, 0, NULL), ENOMEM);
 
 	/* Restore of the broken lease would need 16 KiB more. */
 	CHECK(mmap(a + 48 * KiB, 16 * KiB, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == a + 48 * KiB);
-	CHECK_ERR(mrl_restore(fd, &l4), ENOMEM);
-	CHECK_OK(mrl_unregister(fd2, big.id));
-	CHECK_OK(mrl_restore(fd, &l4));
+	CHECK_ERR(t_restore(fd, &l4), ENOMEM);
+	CHECK_OK(t_unregister(fd2, big.id));
+	CHECK_OK(t_restore(fd, &l4));
 
 	/* Closing a context gives back all of its charge. */
 	close(fd);
-	CHECK_OK(mrl_register(fd2, b, 64 * KiB, 12, MRLEASE_REG_PIN, 0, &big));
+	CHECK_OK(t_register(fd2, b, 64 * KiB, 12, MRLEASE_REG_PIN, 0, &big));
 	close(fd2);
 	_exit(0);
 }

@@ -7,7 +7,7 @@
 
 int main(void)
 {
-	int fd = mrl_open_raw(0);
+	int fd = t_open_raw(0);
 	char *a = t_anon(1);
 	struct mrlease_register reg = { .addr = (uintptr_t)a, .len = PG(1) };
 	struct mrlease_lease_ref ref = { .id = 1 };
@@ -21,8 +21,8 @@ int main(void)
 	CHECK_SYSERR(ioctl(fd, MRLEASE_IOC_QUERY, &q), EBADFD);
 	CHECK_SYSERR(mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 0), EBADFD);
 
-	CHECK_OK(mrl_api(fd, MRLEASE_FEATURE_ALL, NULL));
-	CHECK_OK(mrl_register(fd, a, PG(1), 0, 0, 0, NULL));
+	CHECK_OK(t_api(fd, MRLEASE_FEATURE_ALL, NULL));
+	CHECK_OK(t_register(fd, a, PG(1), 0, 0, 0, NULL));
 	close(fd);
 	t_pass();
 }

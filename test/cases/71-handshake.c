@@ -12,7 +12,7 @@
 
 int main(void)
 {
-	int fd = mrl_open_raw(0);
+	int fd = t_open_raw(0);
 	char *a = t_anon(1);
 	struct mrlease_api api;
 
@@ -48,17 +48,17 @@ int main(void)
 	api = (struct mrlease_api){ .api = MRLEASE_API, .features = MRLEASE_FEATURE_ALL };
 	CHECK_ERR(t_ioctl(fd, MRLEASE_IOC_API, &api), EBUSY);
 
-	CHECK_ERR(mrl_register(fd, a, PG(1), 0, MRLEASE_REG_PIN, 0, NULL), EOPNOTSUPP);
-	CHECK_ERR(mrl_register(fd, a, PG(1), 0, MRLEASE_REG_WAIT_SELF, 0, NULL), EOPNOTSUPP);
-	CHECK_OK(mrl_register(fd, a, PG(1), 0, 0, 0, NULL));
+	CHECK_ERR(t_register(fd, a, PG(1), 0, MRLEASE_REG_PIN, 0, NULL), EOPNOTSUPP);
+	CHECK_ERR(t_register(fd, a, PG(1), 0, MRLEASE_REG_WAIT_SELF, 0, NULL), EOPNOTSUPP);
+	CHECK_OK(t_register(fd, a, PG(1), 0, 0, 0, NULL));
 	close(fd);
 
 	/* No features at all: leases without pins still work. */
-	fd = mrl_open_raw(0);
-	CHECK_OK(mrl_api(fd, 0, &api));
+	fd = t_open_raw(0);
+	CHECK_OK(t_api(fd, 0, &api));
 	CHECK_EQ(api.features, 0);
-	CHECK_ERR(mrl_register(fd, a, PG(1), 0, MRLEASE_REG_PIN, 0, NULL), EOPNOTSUPP);
-	CHECK_OK(mrl_register(fd, a, PG(1), 0, 0, 0, NULL));
+	CHECK_ERR(t_register(fd, a, PG(1), 0, MRLEASE_REG_PIN, 0, NULL), EOPNOTSUPP);
+	CHECK_OK(t_register(fd, a, PG(1), 0, 0, 0, NULL));
 	close(fd);
 	t_pass();
 }

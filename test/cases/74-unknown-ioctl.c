@@ -8,7 +8,7 @@
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char buf[256] = { 0 };
 
 	for (unsigned int nr = 0x06; nr < 0x100; nr++) {

@@ -30,7 +30,7 @@ static int try(int fd, unsigned long cmd, size_t size, const void *v1, size_t v1
 
 int main(void)
 {
-	int fd = mrl_open_raw(0);
+	int fd = t_open_raw(0);
 	char *a = t_anon(4);
 	struct mrlease_api api = { .api = MRLEASE_API, .features = MRLEASE_FEATURE_ALL };
 	struct mrlease_register reg = { .addr = (uintptr_t)a, .len = PG(1), .cookie = 0x75 };
@@ -48,7 +48,7 @@ int main(void)
 	api.reserved = 0;
 	/* A first-version handshake on a context of its own: no words_size comes back. */
 	{
-		int fd0 = mrl_open_raw(0);
+		int fd0 = t_open_raw(0);
 
 		CHECK_OK(try(fd0, MRLEASE_IOC_API, MRLEASE_API_SIZE_VER0, &api, sizeof(api), 0, &out));
 		CHECK_EQ(((struct mrlease_api *)&out)->features, MRLEASE_FEATURE_ALL);
@@ -73,13 +73,13 @@ int main(void)
 	r = (struct mrlease_register *)&out;
 	CHECK_NE(r->id, 0);
 	CHECK_EQ(r->token, 0);	/* not copied out */
-	CHECK_OK(mrl_unregister(fd, r->id));
+	CHECK_OK(t_unregister(fd, r->id));
 	CHECK_OK(try(fd, MRLEASE_IOC_REGISTER, sizeof(reg) + 8, &reg, sizeof(reg), 0, &out));
 	r = (struct mrlease_register *)&out;
 	CHECK_NE(r->id, 0);
 	CHECK_NE(r->token, 0);
 	CHECK_NE(r->word, MRLEASE_NO_WORD);
-	CHECK_EQ(mrl_state(fd, r->id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, r->id), MRLEASE_STATE_ARMED);
 	reg.id = r->id;
 	reg.generation = r->generation;
 
@@ -102,37 +102,37 @@ int main(void)
 	ref = (struct mrlease_lease_ref){ .id = reg.id, .generation = reg.generation };
 	CHECK_ERR(try(fd, MRLEASE_IOC_ACK, sizeof(ref) + 8, &ref, sizeof(ref), 1, NULL), E2BIG);
 	CHECK_ERR(try(fd, MRLEASE_IOC_ACK, sizeof(ref) - 8, &ref, sizeof(ref), 0, NULL), EINVAL);
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_BROKEN);
 	CHECK_OK(try(fd, MRLEASE_IOC_ACK, sizeof(ref) + 8, &ref, sizeof(ref), 0, NULL));
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_ACKED);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_ACKED);
 
 	res = (struct mrlease_restore){ .id = reg.id };
 	CHECK_ERR(try(fd, MRLEASE_IOC_RESTORE, sizeof(res) + 8, &res, sizeof(res), 1, NULL), E2BIG);
 	CHECK_ERR(try(fd, MRLEASE_IOC_RESTORE, MRLEASE_RESTORE_SIZE_VER0 - 8, &res, sizeof(res), 0, NULL), EINVAL);
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_ACKED);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_ACKED);
 	CHECK_OK(try(fd, MRLEASE_IOC_RESTORE, sizeof(res) + 8, &res, sizeof(res), 0, &out));
 	CHECK_NE(((struct mrlease_restore *)&out)->generation, reg.generation);
 	CHECK_NE(((struct mrlease_restore *)&out)->token, 0);
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_ARMED);
 	/* The first version of restore. */
 	CHECK_SYS(madvise(a, PG(1), MADV_DONTNEED));
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_BROKEN);
 	CHECK_OK(try(fd, MRLEASE_IOC_RESTORE, MRLEASE_RESTORE_SIZE_VER0, &res, sizeof(res), 0, &out));
 	CHECK_EQ(((struct mrlease_restore *)&out)->token, 0);	/* not copied out */
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_ARMED);
 	{
 		struct mrlease_event ev;
 
-		while (mrl_event(fd, &ev, 0) == 1)
+		while (t_event(fd, &ev, 0) == 1)
 			;
 	}
 
 	ref = (struct mrlease_lease_ref){ .id = reg.id };
 	CHECK_ERR(try(fd, MRLEASE_IOC_UNREGISTER, sizeof(ref) + 8, &ref, sizeof(ref), 1, NULL), E2BIG);
 	CHECK_ERR(try(fd, MRLEASE_IOC_UNREGISTER, sizeof(ref) - 8, &ref, sizeof(ref), 0, NULL), EINVAL);
-	CHECK_EQ(mrl_state(fd, reg.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, reg.id), MRLEASE_STATE_ARMED);
 	CHECK_OK(try(fd, MRLEASE_IOC_UNREGISTER, sizeof(ref) + 8, &ref, sizeof(ref), 0, NULL));
-	CHECK_ERR(mrl_query(fd, reg.id, &q), ENOENT);
+	CHECK_ERR(t_query(fd, reg.id, &q), ENOENT);
 	close(fd);
 	t_pass();
 }

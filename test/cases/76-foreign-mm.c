@@ -15,7 +15,7 @@ static int thread_ret;
 static void *thread(void *arg)
 {
 	(void)arg;
-	thread_ret = mrl_register(fd, a + PG(2), PG(1), 3, MRLEASE_REG_PIN, 0, NULL);
+	thread_ret = t_register(fd, a + PG(2), PG(1), 3, MRLEASE_REG_PIN, 0, NULL);
 	return NULL;
 }
 
@@ -26,26 +26,26 @@ int main(void)
 	pthread_t th;
 	pid_t pid;
 
-	fd = mrl_ctx();
+	fd = t_ctx();
 	a = t_anon(4);
-	CHECK_OK(mrl_register(fd, a, PG(1), 1, 0, 0, &l));
+	CHECK_OK(t_register(fd, a, PG(1), 1, 0, 0, &l));
 	CHECK_SYS(madvise(a, PG(1), MADV_DONTNEED));
 	GET_EVENT(fd, ev, 2000);
 
 	pid = t_fork();
 	if (pid == 0) {
-		CHECK_ERR(mrl_register(fd, a + PG(1), PG(1), 2, 0, 0, NULL), EPERM);
-		CHECK_ERR(mrl_register(fd, a + PG(1), PG(1), 2, MRLEASE_REG_PIN, 0, NULL), EPERM);
-		CHECK_ERR(mrl_restore(fd, &l), EPERM);
+		CHECK_ERR(t_register(fd, a + PG(1), PG(1), 2, 0, 0, NULL), EPERM);
+		CHECK_ERR(t_register(fd, a + PG(1), PG(1), 2, MRLEASE_REG_PIN, 0, NULL), EPERM);
+		CHECK_ERR(t_restore(fd, &l), EPERM);
 		_exit(0);
 	}
 	CHECK_CHILD_OK(pid, 5000);
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_BROKEN);
 
 	CHECK_EQ(pthread_create(&th, NULL, thread, NULL), 0);
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK_OK(thread_ret);
-	CHECK_OK(mrl_restore(fd, &l));
+	CHECK_OK(t_restore(fd, &l));
 	close(fd);
 	t_pass();
 }

@@ -9,7 +9,7 @@
 
 int main(void)
 {
-	int fd = mrl_open_raw(0);
+	int fd = t_open_raw(0);
 	void *none = mmap(NULL, t_pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct mrlease_register *ro;
 	char *a = t_anon(1);
@@ -21,7 +21,7 @@ int main(void)
 	CHECK(none != MAP_FAILED);
 	CHECK_SYSERR(ioctl(fd, MRLEASE_IOC_API, NULL), EFAULT);
 	CHECK_SYSERR(ioctl(fd, MRLEASE_IOC_API, none), EFAULT);
-	CHECK_OK(mrl_api(fd, MRLEASE_FEATURE_ALL, NULL));
+	CHECK_OK(t_api(fd, MRLEASE_FEATURE_ALL, NULL));
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		CHECK_SYSERR(ioctl(fd, cmds[i], NULL), EFAULT);
 		CHECK_SYSERR(ioctl(fd, cmds[i], none), EFAULT);

@@ -109,9 +109,9 @@ static int layout_leases(void)
 	map = CHECK_SYS(mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ffd, 0));
 
 	/* Broken by another process's write, then the context is closed. */
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, map, 64 * 4096, 1, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, map, 64 * 4096, 1, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_HELD);
 	w = t_fork();
 	if (w == 0) {
@@ -125,9 +125,9 @@ static int layout_leases(void)
 	CHECK_CHILD_OK(w, 5000);
 
 	/* Held, never broken, then closed. */
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, map, 64 * 4096, 2, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_OK(mrl_query(fd, l.id, &q));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, map, 64 * 4096, 2, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_query(fd, l.id, &q));
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_HELD);
 	close(fd);
 	CHECK_SYS(munmap(map, 64 * 4096));
@@ -166,14 +166,14 @@ int main(void)
 	t_defer(reload, NULL);
 
 	/* An open context with a pinned lease. */
-	fd = mrl_ctx();
-	CHECK_OK(mrl_register(fd, a, PG(2), 1, MRLEASE_REG_PIN, 0, &l));
+	fd = t_ctx();
+	CHECK_OK(t_register(fd, a, PG(2), 1, MRLEASE_REG_PIN, 0, &l));
 	CHECK_NE(run("rmmod mrlease"), 0);
 	CHECK(loaded());
-	CHECK_EQ(mrl_state(fd, l.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_ARMED);
 
 	/* Only a status page mapping left. */
-	st = mrl_status(fd);
+	st = t_status(fd);
 	close(fd);
 	CHECK_NE(run("rmmod mrlease"), 0);
 	CHECK(loaded());
@@ -181,7 +181,7 @@ int main(void)
 	CHECK_SYS(munmap((void *)st, t_pg));
 
 	/* An open fd without a handshake. */
-	fd = mrl_open_raw(0);
+	fd = t_open_raw(0);
 	CHECK_NE(run("rmmod mrlease"), 0);
 	CHECK(loaded());
 	close(fd);
@@ -202,9 +202,9 @@ int main(void)
 	if (!wait_dev(true))
 		t_fail(T_DEVICE " did not come back after insmod");
 
-	fd = mrl_ctx();
-	fd2 = mrl_ctx();
-	CHECK_OK(mrl_register(fd, a, PG(2), 1, MRLEASE_REG_PIN, 0, &l));
+	fd = t_ctx();
+	fd2 = t_ctx();
+	CHECK_OK(t_register(fd, a, PG(2), 1, MRLEASE_REG_PIN, 0, &l));
 	CHECK_SYS(munmap(a, PG(1)));
 	{
 		struct mrlease_event ev;

@@ -36,15 +36,15 @@ static void holder(int in, int out, void *arg)
 
 	(void)arg;
 	map = h_map_file(path, FILE_PAGES);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, map, PG(FILE_PAGES), 4, MRLEASE_REG_PIN, H_HOUR_MS, &l));
-	CHECK_OK(mrl_query(ctx, l.id, &m.q));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, map, PG(FILE_PAGES), 4, MRLEASE_REG_PIN, H_HOUR_MS, &l));
+	CHECK_OK(t_query(ctx, l.id, &m.q));
 	h_send(out, &m);
 	for (;;) {
 		int r;
 
 		memset(&m, 0, sizeof(m));
-		r = mrl_event(ctx, &m.ev, 20000 + CAP_MS);
+		r = t_event(ctx, &m.ev, 20000 + CAP_MS);
 		m.op = 'e';
 		m.err = r < 0 ? r : 0;
 		m.v[0] = r;
@@ -54,7 +54,7 @@ static void holder(int in, int out, void *arg)
 	}
 	memset(&m, 0, sizeof(m));
 	m.op = 'q';
-	m.err = mrl_query(ctx, l.id, &m.q);
+	m.err = t_query(ctx, l.id, &m.q);
 	h_send(out, &m);
 	h_recv(in, &m, 60000);
 }
@@ -93,7 +93,7 @@ static void one_fs(void)
 		H_EXPECT(a.from, m, 'e', 40000);
 		if (m.v[0] != 1)
 			t_fail("the holder got no REVOKED record: %s", t_errname(-m.err));
-		mrl_print_event(&m.ev);
+		t_print_event(&m.ev);
 		if (m.ev.type == MRLEASE_EVENT_REVOKED) {
 			CHECK_EQ(m.ev.reason, MRLEASE_REASON_TIMEOUT);
 			revoked = true;
@@ -131,9 +131,9 @@ int main(void)
 
 	/* Root (CAP_SYS_ADMIN) is not capped. */
 	anon = t_anon(1);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, anon, t_pg, 5, MRLEASE_REG_PIN, H_HOUR_MS, &l));
-	CHECK_OK(mrl_query(ctx, l.id, &q));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, anon, t_pg, 5, MRLEASE_REG_PIN, H_HOUR_MS, &l));
+	CHECK_OK(t_query(ctx, l.id, &q));
 	h_print_query("root's lease, asked for 3600000 ms", &q);
 	CHECK_EQ(q.timeout_ms, H_HOUR_MS);
 	close(ctx);

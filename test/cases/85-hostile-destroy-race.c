@@ -72,7 +72,7 @@ static void holder(int in, int out, void *arg)
 		map[f] = mmap(NULL, PG(FILE_PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, fds[f], 0);
 		CHECK(map[f] != MAP_FAILED);
 	}
-	ctx = mrl_ctx_flags(O_NONBLOCK);
+	ctx = t_ctx_flags(O_NONBLOCK);
 	t0 = t_now_ns();
 	for (i = 0; t_ms_since(t0) < H_SECS * 1000; i++) {
 		struct mrlease_register l;
@@ -98,7 +98,7 @@ static void holder(int in, int out, void *arg)
 		atomic_fetch_add(&sh->turn, 1);
 		if (d < 0)
 			spin(-d);
-		CHECK_OK(mrl_unregister(ctx, l.id));
+		CHECK_OK(t_unregister(ctx, l.id));
 		/* Records of leases gone are dropped with them; read what is left. */
 		if (i % 64 == 0) {
 			struct mrlease_event ev[8];

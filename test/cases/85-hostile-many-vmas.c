@@ -51,7 +51,7 @@ static int64_t time_register(int ctx, char *area, int n)
 		us = (t_now_ns() - t0) / 1000;
 		if (ret)
 			t_fail("register over %d mappings: %s", n, t_errname(-ret));
-		CHECK_OK(mrl_unregister(ctx, l.id));
+		CHECK_OK(t_unregister(ctx, l.id));
 		if (us < best)
 			best = us;
 	}
@@ -63,7 +63,7 @@ static void attacker(int in, int out, void *arg)
 {
 	struct h_msg m = { .op = 't' };
 	int large = *(int *)arg;
-	int ctx = mrl_ctx();
+	int ctx = t_ctx();
 	char *area;
 	int64_t t0;
 

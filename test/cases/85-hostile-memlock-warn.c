@@ -18,7 +18,7 @@ static const uint64_t sizes[] = { 2 * TiB, 768 * GiB };
 /* 'r' per size: err = the register's result, v0 = its time in ms, v1 = mmap errno. */
 static void attacker(int in, int out, void *arg)
 {
-	int ctx = mrl_ctx();
+	int ctx = t_ctx();
 
 	(void)arg;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {

@@ -28,10 +28,10 @@ static uint32_t hold_of(int ctx, const void *addr, size_t len, uint32_t flags, c
 	struct mrlease_register l;
 	struct mrlease_query q;
 
-	CHECK_OK(mrl_register(ctx, addr, len, 2, flags, H_HOUR_MS, &l));
-	CHECK_OK(mrl_query(ctx, l.id, &q));
+	CHECK_OK(t_register(ctx, addr, len, 2, flags, H_HOUR_MS, &l));
+	CHECK_OK(t_query(ctx, l.id, &q));
 	h_print_query(what, &q);
-	CHECK_OK(mrl_unregister(ctx, l.id));
+	CHECK_OK(t_unregister(ctx, l.id));
 	return q.hold;
 }
 
@@ -56,7 +56,7 @@ static void attacker(int in, int out, void *arg)
 	map = mmap(NULL, PG(FILE_PAGES), PROT_READ, MAP_SHARED, fd, 0);
 	CHECK(map != MAP_FAILED);
 	CHECK_EQ(map[0], (char)dax_pattern(0));
-	ctx = mrl_ctx();
+	ctx = t_ctx();
 
 	/* The other kinds first: the file is truncated below. */
 	ofd = open(own_path, O_RDWR | O_CLOEXEC);
@@ -90,15 +90,15 @@ static void attacker(int in, int out, void *arg)
 
 	memset(&m, 0, sizeof(m));
 	m.op = 'a';
-	CHECK_OK(mrl_register(ctx, map, PG(FILE_PAGES), 1, MRLEASE_REG_PIN, H_HOUR_MS, &l));
-	CHECK_OK(mrl_query(ctx, l.id, &m.q));
+	CHECK_OK(t_register(ctx, map, PG(FILE_PAGES), 1, MRLEASE_REG_PIN, H_HOUR_MS, &l));
+	CHECK_OK(t_query(ctx, l.id, &m.q));
 	h_send(out, &m);
 
-	r = mrl_event(ctx, &m.ev, CAP_MS + 5000);
+	r = t_event(ctx, &m.ev, CAP_MS + 5000);
 	m.op = 'e';
 	m.err = r < 0 ? r : 0;
 	m.v[0] = r;
-	if (mrl_query(ctx, l.id, &m.q))
+	if (t_query(ctx, l.id, &m.q))
 		memset(&m.q, 0, sizeof(m.q));
 	h_send(out, &m);
 	/* Never ack; wait for the end. */
@@ -134,9 +134,9 @@ int main(void)
 		/* Root's own pinned lease on its own file waits. */
 		map = mmap(NULL, PG(FILE_PAGES), PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
 		CHECK(map != MAP_FAILED);
-		ctx = mrl_ctx();
-		CHECK_OK(mrl_register(ctx, map, PG(FILE_PAGES), 3, MRLEASE_REG_PIN, H_HOUR_MS, &l));
-		CHECK_OK(mrl_query(ctx, l.id, &q));
+		ctx = t_ctx();
+		CHECK_OK(t_register(ctx, map, PG(FILE_PAGES), 3, MRLEASE_REG_PIN, H_HOUR_MS, &l));
+		CHECK_OK(t_query(ctx, l.id, &q));
 		h_print_query("root, pinned, own file", &q);
 		close(ctx);
 		munmap(map, PG(FILE_PAGES));
@@ -163,7 +163,7 @@ int main(void)
 		H_EXPECT(a.from, m, 'e', CAP_MS + 10000);
 		if (m.v[0] != 1)
 			t_fail("the attacker got no record of the break: %s", t_errname(-m.err));
-		mrl_print_event(&m.ev);
+		t_print_event(&m.ev);
 		CHECK_EQ(m.ev.type, MRLEASE_EVENT_DECOHERENCE);
 		CHECK_EQ(m.ev.reason, MRLEASE_REASON_CLEAR);
 		CHECK_EQ(m.ev.flags & MRLEASE_EVENT_F_SELF, 0);

@@ -28,7 +28,7 @@ static void attacker(int in, int out, void *arg)
 {
 	struct mrlease_register lp, lu, ls;
 	char *anon = t_anon(2), *shm;
-	int ctx = mrl_ctx(), mfd;
+	int ctx = t_ctx(), mfd;
 
 	(void)in;
 	(void)out;
@@ -39,9 +39,9 @@ static void attacker(int in, int out, void *arg)
 	shm = mmap(NULL, t_pg, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	CHECK(shm != MAP_FAILED);
 	shm[0] = 1;
-	CHECK_OK(mrl_register(ctx, anon, t_pg, 1, MRLEASE_REG_PIN, 0, &lp));
-	CHECK_OK(mrl_register(ctx, anon + t_pg, t_pg, 2, 0, 0, &lu));
-	CHECK_OK(mrl_register(ctx, shm, t_pg, 3, MRLEASE_REG_PIN, 0, &ls));
+	CHECK_OK(t_register(ctx, anon, t_pg, 1, MRLEASE_REG_PIN, 0, &lp));
+	CHECK_OK(t_register(ctx, anon + t_pg, t_pg, 2, 0, 0, &lu));
+	CHECK_OK(t_register(ctx, shm, t_pg, 3, MRLEASE_REG_PIN, 0, &ls));
 	query_poisoned(ctx, lp.id, "pinned anonymous");
 	query_poisoned(ctx, lu.id, "unpinned anonymous");
 	query_poisoned(ctx, ls.id, "pinned memfd");

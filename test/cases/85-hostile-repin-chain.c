@@ -60,13 +60,13 @@ static void attacker(int in, int out, void *arg)
 	shm[0] = 1;
 	CHECK_EQ(area[t_pg], (char)dax_pattern(0));
 
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, area + t_pg, t_pg, 1, MRLEASE_REG_PIN, first_timeout, &l));
-	CHECK_OK(mrl_query(ctx, l.id, &m.q));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, area + t_pg, t_pg, 1, MRLEASE_REG_PIN, first_timeout, &l));
+	CHECK_OK(t_query(ctx, l.id, &m.q));
 	m.v[0] = (int64_t)l.id;
 	h_send(out, &m);
 
-	r = mrl_event(ctx, &ev, 10000);
+	r = t_event(ctx, &ev, 10000);
 	memset(&m, 0, sizeof(m));
 	m.op = 'e';
 	m.err = r < 0 ? r : 0;
@@ -128,7 +128,7 @@ static void one_case(void)
 	H_EXPECT(a.from, m, 'e', 20000);
 	if (m.v[0] != 1)
 		t_fail("the attacker got no record of the break: %s", t_errname(-m.err));
-	mrl_print_event(&m.ev);
+	t_print_event(&m.ev);
 
 	if (!breaker_returned(&b, CAP_MS, &rep)) {
 		h_say(a.to, 's', 0);

@@ -37,15 +37,15 @@ static void holder(int in, int out, void *arg)
 	CHECK(p != MAP_FAILED);
 	for (int i = 0; i < PAGES; i++)
 		memset(p + PG(i), 0x61 + i, t_pg);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, p, PG(PAGES), 11, MRLEASE_REG_PIN, 30000, &l));
-	CHECK_EQ(mrl_state(ctx, l.id), MRLEASE_STATE_ARMED);
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, p, PG(PAGES), 11, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_EQ(t_state(ctx, l.id), MRLEASE_STATE_ARMED);
 
 	m.err = madvise(p, PG(PAGES), MADV_PAGEOUT) ? -errno : 0;
 	if (!m.err) {
 		t_msleep(200);
-		CHECK_OK(mrl_query(ctx, l.id, &m.q));
-		r = mrl_event(ctx, &m.ev, 0);
+		CHECK_OK(t_query(ctx, l.id, &m.q));
+		r = t_event(ctx, &m.ev, 0);
 		m.v[0] = r;
 		for (int i = 0; i < PAGES; i++)
 			for (size_t j = 0; j < t_pg; j++)
@@ -77,7 +77,7 @@ int main(void)
 	CHECK_OK(m.err);
 	h_print_query("200 ms after MADV_PAGEOUT", &m.q);
 	if (m.v[0] == 1)
-		mrl_print_event(&m.ev);
+		t_print_event(&m.ev);
 	CHECK_EQ(m.q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(m.q.pinned_pages, PAGES);
 	CHECK_EQ(m.q.breaks, 0);

@@ -24,13 +24,13 @@ static void attacker(int in, int out, void *arg)
 	struct mrlease_register l;
 	char *a = t_anon(4);
 	uint64_t seq, pending, broken;
-	int ctx = mrl_ctx();
+	int ctx = t_ctx();
 
 	(void)in;
 	(void)out;
 	(void)arg;
-	st = mrl_status(ctx);
-	CHECK_OK(mrl_register(ctx, a, PG(4), 12, 0, 0, &l));
+	st = t_status(ctx);
+	CHECK_OK(t_register(ctx, a, PG(4), 12, 0, 0, &l));
 	CHECK_SYS(munmap(a + PG(1), t_pg));
 	seq = st->event_seq;
 	pending = st->pending;

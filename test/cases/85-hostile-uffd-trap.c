@@ -73,7 +73,7 @@ static void attacker(int in, int out, void *arg)
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	CHECK_SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
-	area_ctx = mrl_ctx();
+	area_ctx = t_ctx();
 	CHECK_EQ(pthread_create(&th, NULL, registrar, NULL), 0);
 
 	p = (struct pollfd){ .fd = uffd, .events = POLLIN };

@@ -46,15 +46,15 @@ static void holder(int in, int out, void *arg)
 
 	(void)arg;
 	map = h_map_file(path, FILE_PAGES);
-	ctx = mrl_ctx();
+	ctx = t_ctx();
 	/*
 	 * On xfs the lease's file-layout lease still makes the truncate wait
 	 * for the ack (the holder never acks): 2 s, then the timeout.  That
 	 * wait is the ack protocol of a lease the owner may hold, not a pin.
 	 */
-	CHECK_OK(mrl_register(ctx, map, PG(FILE_PAGES), 5, MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF,
+	CHECK_OK(t_register(ctx, map, PG(FILE_PAGES), 5, MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF,
 			      2000, &l));
-	CHECK_EQ(mrl_state(ctx, l.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(ctx, l.id), MRLEASE_STATE_ARMED);
 	if (how == BY_EXIT) {
 		h_send_fd(sock[1], ctx);
 		m.v[2] = (int64_t)l.id;
@@ -68,8 +68,8 @@ static void holder(int in, int out, void *arg)
 		m.v[0] = mmap(map, PG(FILE_PAGES), PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == map ? 0 : -errno;
 	/* Right after the unmap returned: no event read, no sleep. */
-	m.err = mrl_query(ctx, l.id, &m.q);
-	m.v[1] = mrl_event(ctx, &m.ev, 5000);
+	m.err = t_query(ctx, l.id, &m.q);
+	m.v[1] = t_event(ctx, &m.ev, 5000);
 	h_send(out, &m);
 	h_recv(in, &m, 60000);
 	close(ctx);
@@ -114,7 +114,7 @@ static void one_case(void)
 		cfd = h_recv_fd(sock[0]);
 		h_say(a.to, 'x', 0);
 		CHECK_CHILD_OK(a.pid, 10000);
-		r = mrl_query(cfd, (uint64_t)m.v[2], &q);
+		r = t_query(cfd, (uint64_t)m.v[2], &q);
 		if (r == -ENOENT) {
 			t_info("the lease is gone with its holder");
 		} else {
@@ -127,7 +127,7 @@ static void one_case(void)
 		CHECK_OK(m.err);
 		h_print_query("right after the unmap returned", &m.q);
 		if (m.v[1] == 1)
-			mrl_print_event(&m.ev);
+			t_print_event(&m.ev);
 		else
 			t_info("no record within 5 s: %s", t_errname((int)-m.v[1]));
 	}

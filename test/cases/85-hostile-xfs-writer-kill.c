@@ -45,9 +45,9 @@ static void holder(int in, int out, void *arg)
 
 	(void)arg;
 	map = h_map_file(path, FILE_PAGES);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, map, PG(FILE_PAGES), 9, 0, H_HOUR_MS, &l));
-	CHECK_OK(mrl_query(ctx, l.id, &m.q));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, map, PG(FILE_PAGES), 9, 0, H_HOUR_MS, &l));
+	CHECK_OK(t_query(ctx, l.id, &m.q));
 	h_send(out, &m);
 	for (;;) {
 		struct h_msg c;
@@ -58,13 +58,13 @@ static void holder(int in, int out, void *arg)
 		memset(&m, 0, sizeof(m));
 		m.op = c.op;
 		if (c.op == 'e') {
-			r = mrl_event(ctx, &m.ev, (int)c.v[0]);
+			r = t_event(ctx, &m.ev, (int)c.v[0]);
 			m.err = r < 0 ? r : 0;
 			m.v[0] = r;
 		} else if (c.op == 'r') {
-			m.err = mrl_restore(ctx, &l);
+			m.err = t_restore(ctx, &l);
 		}
-		if (mrl_query(ctx, l.id, &m.q))
+		if (t_query(ctx, l.id, &m.q))
 			memset(&m.q, 0, sizeof(m.q));
 		h_send(out, &m);
 	}
@@ -133,7 +133,7 @@ int main(void)
 	holder_call(&a, 'e', 10000, &m);
 	if (m.v[0] != 1)
 		t_fail("the holder got no record of the write: %s", t_errname(-m.err));
-	mrl_print_event(&m.ev);
+	t_print_event(&m.ev);
 	CHECK_EQ(m.ev.reason, MRLEASE_REASON_LAYOUT);
 	CHECK_EQ(m.ev.breaker_pid, b.pid);
 	t_msleep(500);

@@ -78,19 +78,19 @@ static void victim(int in, int out, void *arg)
 	struct victim vi;
 	struct h_msg m = { .op = 'l' };
 	char *a = t_anon(8);
-	int ctx = mrl_ctx();
+	int ctx = t_ctx();
 
 	(void)arg;
 	close(sv[1]);
 	for (int i = 0; i < NL; i++) {
-		CHECK_OK(mrl_register(ctx, a + PG(2 * i), PG(2), 0x1000 + i, flags[i], 0, &l[i]));
+		CHECK_OK(t_register(ctx, a + PG(2 * i), PG(2), 0x1000 + i, flags[i], 0, &l[i]));
 		vi.id[i] = l[i].id;
 		vi.gen[i] = l[i].generation;
 	}
 	/* Break L3 with the victim's own clear: its record stays queued. */
 	CHECK_SYS(madvise(a + PG(6), PG(1), MADV_DONTNEED));
 	for (int i = 0; i < NL; i++) {
-		CHECK_OK(mrl_query(ctx, l[i].id, &q[i]));
+		CHECK_OK(t_query(ctx, l[i].id, &q[i]));
 		CHECK_EQ(q[i].state, i == 3 ? MRLEASE_STATE_BROKEN : MRLEASE_STATE_ARMED);
 		CHECK_EQ(q[i].pinned_pages, flags[i] & MRLEASE_REG_PIN ? 2 : 0);
 	}
@@ -101,7 +101,7 @@ static void victim(int in, int out, void *arg)
 
 	H_EXPECT(in, m, 'c', 60000);
 	for (int i = 0; i < NL; i++) {
-		CHECK_OK(mrl_query(ctx, l[i].id, &q2));
+		CHECK_OK(t_query(ctx, l[i].id, &q2));
 		if (q2.state != q[i].state || q2.generation != q[i].generation ||
 		    q2.pinned_pages != q[i].pinned_pages || q2.breaks != q[i].breaks) {
 			h_print_query("before", &q[i]);
@@ -114,9 +114,9 @@ static void victim(int in, int out, void *arg)
 	t_info("uid %d: L0-L2 ARMED, L3 BROKEN, generations and pins as before", H_UID);
 	/* The attacker read L3's record: none is left here. */
 	CHECK_NO_EVENT(ctx, 200);
-	CHECK_OK(mrl_restore(ctx, &l[3]));
+	CHECK_OK(t_restore(ctx, &l[3]));
 	CHECK_EQ(l[3].generation, vi.gen[3] + 1);
-	CHECK_EQ(mrl_state(ctx, l[3].id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(ctx, l[3].id), MRLEASE_STATE_ARMED);
 	close(ctx);
 	memset(&m, 0, sizeof(m));
 	m.op = 'd';
@@ -166,13 +166,13 @@ static void no_such_lease(int ctx, uint64_t id, uint64_t gen)
 	struct mrlease_restore res = { .id = id };
 	struct mrlease_query q;
 
-	if (mrl_query(ctx, id, &q) != -ENOENT || mrl_ack(ctx, id, gen) != -ENOENT ||
-	    mrl_ack(ctx, id, 1) != -ENOENT || mrl_unregister(ctx, id) != -ENOENT ||
+	if (t_query(ctx, id, &q) != -ENOENT || t_ack(ctx, id, gen) != -ENOENT ||
+	    t_ack(ctx, id, 1) != -ENOENT || t_unregister(ctx, id) != -ENOENT ||
 	    t_ioctl(ctx, MRLEASE_IOC_RESTORE, &res) != -ENOENT) {
-		CHECK_ERR(mrl_query(ctx, id, &q), ENOENT);
-		CHECK_ERR(mrl_ack(ctx, id, gen), ENOENT);
-		CHECK_ERR(mrl_ack(ctx, id, 1), ENOENT);
-		CHECK_ERR(mrl_unregister(ctx, id), ENOENT);
+		CHECK_ERR(t_query(ctx, id, &q), ENOENT);
+		CHECK_ERR(t_ack(ctx, id, gen), ENOENT);
+		CHECK_ERR(t_ack(ctx, id, 1), ENOENT);
+		CHECK_ERR(t_unregister(ctx, id), ENOENT);
 		CHECK_ERR(t_ioctl(ctx, MRLEASE_IOC_RESTORE, &res), ENOENT);
 		t_fail("id %llu: some ioctl did not fail with ENOENT, then did", (unsigned long long)id);
 	}
@@ -198,7 +198,7 @@ static void attacker(int in, int out, void *arg)
 	unsigned int grp;
 	long tried = 0;
 	char *a = t_anon(4);
-	int ctx = mrl_ctx(), pfd, r;
+	int ctx = t_ctx(), pfd, r;
 
 	(void)arg;
 	close(sv[0]);
@@ -206,7 +206,7 @@ static void attacker(int in, int out, void *arg)
 	victim_from_msg(&vi, &m);
 	H_EXPECT(in, m, 'p', 60000);
 	vi.pid = (pid_t)m.v[0];
-	CHECK_OK(mrl_register(ctx, a, PG(1), 0xbad, 0, 0, &own));
+	CHECK_OK(t_register(ctx, a, PG(1), 0xbad, 0, 0, &own));
 	for (int i = 0; i < NL; i++) {
 		lo = vi.id[i] < lo ? vi.id[i] : lo;
 		hi = vi.id[i] > hi ? vi.id[i] : hi;
@@ -230,7 +230,7 @@ static void attacker(int in, int out, void *arg)
 	no_such_lease(ctx, UINT64_MAX, 1);
 	tried += 2;
 	/* Its own lease answers, so the ENOENTs are not an accident of this context. */
-	CHECK_EQ(mrl_state(ctx, own.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(ctx, own.id), MRLEASE_STATE_ARMED);
 	t_info("uid %d: query/ack/unregister/restore of %ld ids not its own: ENOENT each", H_UID2, tried);
 
 	/* ---- netlink */
@@ -282,12 +282,12 @@ static void attacker(int in, int out, void *arg)
 	CHECK_ERR(h_register(pfd, a + PG(1), PG(1), MRLEASE_REG_PIN, 0, NULL), EPERM);
 	for (int i = 0; i < NL; i++) {
 		other.id = vi.id[i];
-		CHECK_ERR(mrl_restore_once(pfd, &other), EPERM);
+		CHECK_ERR(t_restore_once(pfd, &other), EPERM);
 	}
 	/* Not bound to the mm: reading, querying, the status page. */
-	st = mrl_status(pfd);
+	st = t_status(pfd);
 	CHECK_EQ(st->broken, 1);
-	CHECK_OK(mrl_query(pfd, vi.id[0], &q));
+	CHECK_OK(t_query(pfd, vi.id[0], &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.generation, vi.gen[0]);
 	GET_EVENT(pfd, ev, 2000);

@@ -323,7 +323,7 @@ static void attacker(int in, int out, void *arg)
 	/* The mappings keep the files; the FUSE flush is answered now. */
 	close(fd);
 	close(ffd);
-	area_ctx = mrl_ctx();
+	area_ctx = t_ctx();
 	area_out = out;
 	CHECK_EQ(pthread_create(&th, NULL, registrar, NULL), 0);
 	/* Never let it finish; wait to be killed. */

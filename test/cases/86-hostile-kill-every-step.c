@@ -63,27 +63,27 @@ static void child_loop(int idx)
 	if (idx & 1)
 		madvise(a, SIZE, MADV_NOHUGEPAGE);
 	memset(a, 1, SIZE);
-	ctx = mrl_ctx();
+	ctx = t_ctx();
 	atomic_store(&sh->child, idx + 1);
 	for (long i = 0;; i++) {
 		int64_t t0 = t_now_ns();
 
 		atomic_store(&sh->step, S_REGISTER);
-		CHECK_OK(mrl_register(ctx, a, SIZE, (uint64_t)i,
+		CHECK_OK(t_register(ctx, a, SIZE, (uint64_t)i,
 				      MRLEASE_REG_PIN | (i & 1 ? MRLEASE_REG_WAIT_SELF : 0), 0, &l));
 		atomic_store(&sh->step, S_BREAK);
 		CHECK(mmap(a, t_pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 			   -1, 0) == a);
 		atomic_store(&sh->step, S_ACK);
-		CHECK_OK(mrl_ack(ctx, l.id, l.generation));
+		CHECK_OK(t_ack(ctx, l.id, l.generation));
 		atomic_store(&sh->step, S_RESTORE);
-		CHECK_OK(mrl_restore(ctx, &l));
+		CHECK_OK(t_restore(ctx, &l));
 		atomic_store(&sh->step, S_QUERY);
-		CHECK_OK(mrl_query(ctx, l.id, &q));
+		CHECK_OK(t_query(ctx, l.id, &q));
 		CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 		CHECK_EQ(q.pinned_pages, SIZE / t_pg);
 		atomic_store(&sh->step, S_UNREGISTER);
-		CHECK_OK(mrl_unregister(ctx, l.id));
+		CHECK_OK(t_unregister(ctx, l.id));
 		atomic_store(&sh->loop_us, (t_now_ns() - t0) / 1000);
 		atomic_fetch_add(&sh->loops, 1);
 	}

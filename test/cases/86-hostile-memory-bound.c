@@ -136,7 +136,7 @@ static void hog(int in, int out, void *arg)
 	 * no lease, keeps it across the close below, so a count that did not
 	 * come back would show.
 	 */
-	anchor = mrl_ctx();
+	anchor = t_ctx();
 	/* Leases need mappings, not pages: nothing of this is ever touched. */
 	a = mmap(NULL, PG(PER_USER + 64), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -145,7 +145,7 @@ static void hog(int in, int out, void *arg)
 	for (c = 0; c < MAX_CTX && r != -EUSERS; c++) {
 		int n = 0;
 
-		ctx[nctx++] = mrl_ctx();
+		ctx[nctx++] = t_ctx();
 		while (!(r = h_register(ctx[c], a + PG(total), PG(1), 0, 0, NULL))) {
 			n++;
 			total++;
@@ -162,13 +162,13 @@ static void hog(int in, int out, void *arg)
 	CHECK_EQ(total, PER_USER);
 	CHECK_EQ(r, -EUSERS);
 	/* A fresh context is over the user's limit from the start, pinned or not. */
-	ctx[nctx++] = mrl_ctx();
+	ctx[nctx++] = t_ctx();
 	CHECK_ERR(h_register(ctx[nctx - 1], a + PG(total), PG(1), 0, 0, NULL), EUSERS);
 	CHECK_ERR(h_register(ctx[nctx - 1], a + PG(total), PG(1), MRLEASE_REG_PIN, 0, NULL), EUSERS);
 	/* So is another process of the same user. */
 	pc = t_fork();
 	if (pc == 0) {
-		int c2 = mrl_ctx();
+		int c2 = t_ctx();
 
 		CHECK_ERR(h_register(c2, a + PG(total), PG(1), 0, 0, NULL), EUSERS);
 		_exit(0);
@@ -189,7 +189,7 @@ static void hog(int in, int out, void *arg)
 	h_send(out, &m);
 
 	H_EXPECT(in, m, 'r', 60000);
-	c = mrl_ctx();
+	c = t_ctx();
 	memset(&m, 0, sizeof(m));
 	m.op = 'r';
 	while (!(r = h_register(c, a + PG(m.v[0]), PG(1), 0, 0, NULL)) && m.v[0] < 1000)
@@ -202,13 +202,13 @@ static void hog(int in, int out, void *arg)
 	/* ---- RLIMIT_MEMLOCK */
 	H_EXPECT(in, m, 'm', 60000);
 	p = t_anon(64);
-	c = mrl_ctx();
+	c = t_ctx();
 	memset(&m, 0, sizeof(m));
 	m.op = 'm';
 	CHECK_ERR(h_register(c, p, PG(64), MRLEASE_REG_PIN, 0, NULL), ENOMEM);
 	m.v[0] = proc_vmpin_kb();
 	CHECK_OK(h_register(c, p, PG(8), MRLEASE_REG_PIN, 0, &l));
-	CHECK_EQ(mrl_state(c, l.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(c, l.id), MRLEASE_STATE_ARMED);
 	m.v[1] = proc_vmpin_kb();
 	CHECK_ERR(h_register(c, p + PG(8), PG(16), MRLEASE_REG_PIN, 0, NULL), ENOMEM);
 	m.v[2] = proc_vmpin_kb();
@@ -232,7 +232,7 @@ static void hog(int in, int out, void *arg)
 	 * its record (MRLEASE_EVENT_F_UNPINNED, "pins already dropped") is read:
 	 * a restore within the limit works at once.
 	 */
-	c = mrl_ctx();
+	c = t_ctx();
 	for (int i = 0; i < SELF_LOOPS; i++) {
 		struct mrlease_event ev;
 		long kb;
@@ -247,7 +247,7 @@ static void hog(int in, int out, void *arg)
 		CHECK(mmap(p, t_pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 			   -1, 0) == p);
 		kb = proc_vmpin_kb();
-		CHECK_EQ(mrl_event(c, &ev, 2000), 1);
+		CHECK_EQ(t_event(c, &ev, 2000), 1);
 		CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_UNMAP, l,
 			    MRLEASE_EVENT_F_SELF | MRLEASE_EVENT_F_UNPINNED);
 		kb = kb > proc_vmpin_kb() ? kb : proc_vmpin_kb();
@@ -255,12 +255,12 @@ static void hog(int in, int out, void *arg)
 			m.v[1]++;
 			m.v[4] = kb > m.v[4] ? kb : m.v[4];
 		}
-		r = mrl_restore_once(c, &l);
+		r = t_restore_once(c, &l);
 		if (r) {
 			CHECK_EQ(r, -ENOMEM);
 			m.v[2]++;
 		}
-		CHECK_OK(mrl_unregister(c, l.id));
+		CHECK_OK(t_unregister(c, l.id));
 		/* Whatever lingers goes before the next round. */
 		t_msleep(20);
 	}
@@ -274,7 +274,7 @@ static void other(int in, int out, void *arg)
 {
 	struct h_msg m = { .op = 'o' };
 	char *p = t_anon(1);
-	int c = mrl_ctx();
+	int c = t_ctx();
 
 	(void)in;
 	(void)arg;

@@ -159,10 +159,10 @@ static void check_bytes(const char *what, const uint8_t *p, size_t pages, uint8_
 static void no_record(int ctx, int ms, const char *after)
 {
 	struct mrlease_event ev;
-	int r = mrl_event(ctx, &ev, ms);
+	int r = t_event(ctx, &ev, ms);
 
 	if (r == 1) {
-		mrl_print_event(&ev);
+		t_print_event(&ev);
 		t_fail("a record after %s", after);
 	}
 	CHECK_EQ(r, 0);
@@ -190,9 +190,9 @@ static void holder(int in, int out, void *arg)
 	rw = (uint8_t *)t_anon(RW_PAGES);
 	ro = (uint8_t *)t_anon(RO_PAGES);
 	CHECK_SYS(mprotect(ro, PG(RO_PAGES), PROT_READ));
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, rw, PG(RW_PAGES), 1, MRLEASE_REG_PIN, 0, &rw_l));
-	CHECK_OK(mrl_register(ctx, ro, PG(RO_PAGES), 2, MRLEASE_REG_PIN, 0, &ro_l));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, rw, PG(RW_PAGES), 1, MRLEASE_REG_PIN, 0, &rw_l));
+	CHECK_OK(t_register(ctx, ro, PG(RO_PAGES), 2, MRLEASE_REG_PIN, 0, &ro_l));
 	m.v[0] = (int64_t)(uintptr_t)rw;
 	m.v[1] = (int64_t)(uintptr_t)ro;
 	m.v[2] = proc_vmpin_kb();
@@ -206,14 +206,14 @@ static void holder(int in, int out, void *arg)
 		GET_EVENT(ctx, ev, 2000);
 		CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, ev.reason, ro_l, ev.flags);
 		CHECK_EQ(ev.flags & MRLEASE_EVENT_F_SELF, 0);
-		CHECK_OK(mrl_restore(ctx, &ro_l));
+		CHECK_OK(t_restore(ctx, &ro_l));
 	}
 	no_record(ctx, 1000, "writes that replaced no page");
-	CHECK_OK(mrl_query(ctx, rw_l.id, &q));
+	CHECK_OK(t_query(ctx, rw_l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.generation, rw_l.generation);
 	CHECK_EQ(q.pinned_pages, RW_PAGES);
-	CHECK_EQ(mrl_state(ctx, ro_l.id), MRLEASE_STATE_ARMED);
+	CHECK_EQ(t_state(ctx, ro_l.id), MRLEASE_STATE_ARMED);
 	m.op = 'k';
 	h_send(out, &m);
 
@@ -231,9 +231,9 @@ static void holder(int in, int out, void *arg)
 	iov = (struct iovec){ rw, PG(RW_PAGES) };
 	CHECK_SYS(syscall(__NR_io_uring_register, ring.fd, IORING_REGISTER_BUFFERS, &iov, 1));
 	m.v[1] = proc_vmpin_kb();
-	CHECK_OK(mrl_register(ctx, rw, PG(RW_PAGES / 2), 3, MRLEASE_REG_PIN, 0, &half));
+	CHECK_OK(t_register(ctx, rw, PG(RW_PAGES / 2), 3, MRLEASE_REG_PIN, 0, &half));
 	m.v[2] = proc_vmpin_kb();
-	CHECK_OK(mrl_unregister(ctx, half.id));
+	CHECK_OK(t_unregister(ctx, half.id));
 	m.v[3] = proc_vmpin_kb();
 
 	mfd = memfd_create("mrl-uring", MFD_CLOEXEC);
@@ -248,7 +248,7 @@ static void holder(int in, int out, void *arg)
 	CHECK_EQ(ring_read_fixed(&ring, mfd, rw + PG(4), PG(4), 0), (int)PG(4));
 	check_bytes("RW pages 4-7 after READ_FIXED", rw + PG(4), 4, uring_byte, 4);
 	no_record(ctx, 1000, "io_uring's fixed buffers were registered and read into");
-	CHECK_OK(mrl_query(ctx, rw_l.id, &q));
+	CHECK_OK(t_query(ctx, rw_l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.generation, rw_l.generation);
 	CHECK_EQ(q.pinned_pages, RW_PAGES);
@@ -258,8 +258,8 @@ static void holder(int in, int out, void *arg)
 	close(ring.fd);
 	close(mfd);
 	m.v[5] = proc_vmpin_kb();
-	CHECK_OK(mrl_unregister(ctx, rw_l.id));
-	CHECK_OK(mrl_unregister(ctx, ro_l.id));
+	CHECK_OK(t_unregister(ctx, rw_l.id));
+	CHECK_OK(t_unregister(ctx, ro_l.id));
 	m.v[6] = proc_vmpin_kb();
 	close(ctx);
 	m.v[7] = proc_vmpin_kb();

@@ -111,7 +111,7 @@ static void check_pinned(int ctx, const struct region *r, const char *what)
 {
 	struct mrlease_query q;
 
-	CHECK_OK(mrl_query(ctx, r->l.id, &q));
+	CHECK_OK(t_query(ctx, r->l.id, &q));
 	if (q.state != MRLEASE_STATE_ARMED || q.pinned_pages != PAGES)
 		t_fail("%s: the pinned lease is in state %u with %llu pins (breaks %llu)", what, q.state,
 		       (unsigned long long)q.pinned_pages, (unsigned long long)q.breaks);
@@ -146,10 +146,10 @@ static void holder(int in, int out, void *arg)
 	fill(&anon, 0x10);
 	fill(&shm, 0x40);
 	fill(&unp, 0x70);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, anon.p, PG(PAGES), 1, MRLEASE_REG_PIN, 30000, &anon.l));
-	CHECK_OK(mrl_register(ctx, shm.p, PG(PAGES), 2, MRLEASE_REG_PIN, 30000, &shm.l));
-	CHECK_OK(mrl_register(ctx, unp.p, PG(PAGES), 3, 0, 30000, &unp.l));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, anon.p, PG(PAGES), 1, MRLEASE_REG_PIN, 30000, &anon.l));
+	CHECK_OK(t_register(ctx, shm.p, PG(PAGES), 2, MRLEASE_REG_PIN, 30000, &shm.l));
+	CHECK_OK(t_register(ctx, unp.p, PG(PAGES), 3, 0, 30000, &unp.l));
 
 	m.v[0] = kb_field(path, "VmSwap");
 	CHECK_SYS(madvise(unp.p, PG(PAGES), MADV_PAGEOUT));
@@ -159,8 +159,8 @@ static void holder(int in, int out, void *arg)
 	}
 	t_msleep(300);
 	m.v[1] = kb_field(path, "VmSwap");
-	m.v[2] = mrl_state(ctx, unp.l.id);
-	while ((r = mrl_event(ctx, &ev, 0)) == 1) {
+	m.v[2] = t_state(ctx, unp.l.id);
+	while ((r = t_event(ctx, &ev, 0)) == 1) {
 		if (ev.id != unp.l.id)
 			t_fail("a record for lease %llu (pinned) after MADV_PAGEOUT, reason %u",
 			       (unsigned long long)ev.id, ev.reason);
@@ -177,7 +177,7 @@ static void holder(int in, int out, void *arg)
 	m.op = 'q';
 	check_pinned(ctx, &anon, "anon, after the memory pressure");
 	check_pinned(ctx, &shm, "memfd, after the memory pressure");
-	while ((r = mrl_event(ctx, &ev, 0)) == 1) {
+	while ((r = t_event(ctx, &ev, 0)) == 1) {
 		if (ev.id != unp.l.id)
 			t_fail("a record for lease %llu (pinned) under memory pressure, reason %u",
 			       (unsigned long long)ev.id, ev.reason);
@@ -246,7 +246,7 @@ int main(void)
 	       pageout_ok ? "" : " (unpinned only: before 6.x)", (long long)m.v[0], (long long)m.v[1],
 	       (long long)m.v[2], (long long)m.v[3]);
 	if (m.v[3])
-		mrl_print_event(&m.ev);
+		t_print_event(&m.ev);
 	if (m.v[1] <= m.v[0])
 		t_fail("nothing went to swap (VmSwap %lld -> %lld kB)", (long long)m.v[0], (long long)m.v[1]);
 	CHECK_EQ(m.v[2], MRLEASE_STATE_BROKEN);

@@ -139,14 +139,14 @@ static void check_record(const struct mrlease_event *e)
 	    (e->type == MRLEASE_EVENT_DECOHERENCE &&
 	     (e->length == 0 || e->start < (uintptr_t)base ||
 	      e->start + e->length > (uintptr_t)base + PG(PAGES) || (e->start | e->length) & (t_pg - 1)))) {
-		mrl_print_event(e);
+		t_print_event(e);
 		t_fail("malformed record");
 	}
 }
 
 static void reopen(void)
 {
-	int fresh = mrl_ctx_flags(O_NONBLOCK);
+	int fresh = t_ctx_flags(O_NONBLOCK);
 	int old = atomic_exchange(&ctx, fresh);
 
 	close(old);
@@ -173,8 +173,8 @@ static void read_records(int fd)
 		check_record(&ev[i]);
 		atomic_fetch_add(&n_events, 1);
 		if (ev[i].type == MRLEASE_EVENT_DECOHERENCE)
-			note(OP_ACK, mrl_ack(fd, ev[i].id, ev[i].generation));
-		r = mrl_restore_once(fd, &l);
+			note(OP_ACK, t_ack(fd, ev[i].id, ev[i].generation));
+		r = t_restore_once(fd, &l);
 		note(OP_RESTORE, r);
 		if (!r)
 			atomic_fetch_add(&n_restored, 1);
@@ -205,25 +205,25 @@ static void *worker(void *arg)
 				uint64_t old = atomic_exchange(&slot[s], l.id);
 
 				if (old)
-					note(OP_UNREGISTER, mrl_unregister(fd, old));
+					note(OP_UNREGISTER, t_unregister(fd, old));
 			}
 		} else if (what < 24) {
-			r = mrl_restore_once(fd, &l);
+			r = t_restore_once(fd, &l);
 			note(OP_RESTORE, r);
 			if (!r)
 				atomic_fetch_add(&n_restored, 1);
 		} else if (what < 32) {
-			r = mrl_query(fd, id, &q);
+			r = t_query(fd, id, &q);
 			note(OP_QUERY, r);
 			if (!r) {
 				check_query(&q);
-				note(OP_ACK, mrl_ack(fd, id, q.generation));
+				note(OP_ACK, t_ack(fd, id, q.generation));
 			}
 		} else if (what < 36) {
-			note(OP_UNREGISTER, mrl_unregister(fd, id));
+			note(OP_UNREGISTER, t_unregister(fd, id));
 			atomic_compare_exchange_strong(&slot[s], &id, 0);
 		} else if (what < 48) {
-			r = mrl_query(fd, id, &q);
+			r = t_query(fd, id, &q);
 			note(OP_QUERY, r);
 			if (!r)
 				check_query(&q);
@@ -310,7 +310,7 @@ static void holder(int in, int out, void *arg)
 	memset(base, 1, PG(ANON_PAGES));
 	CHECK(mmap(base + PG(ANON_PAGES), PG(FILE_PAGES), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 		   file_fd, 0) == base + PG(ANON_PAGES));
-	atomic_store(&ctx, mrl_ctx_flags(O_NONBLOCK));
+	atomic_store(&ctx, t_ctx_flags(O_NONBLOCK));
 
 	for (int i = 0; i < WORKERS; i++)
 		CHECK_EQ(pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1)), 0);

@@ -73,10 +73,10 @@ static void *worker(void *arg)
 			w.ret = reg_once(w.ctx, w.map, MRLEASE_REG_PIN, &w.extra);
 			break;
 		case C_UNREGISTER:
-			w.ret = mrl_unregister(w.ctx, w.lease.id);
+			w.ret = t_unregister(w.ctx, w.lease.id);
 			break;
 		default:
-			w.ret = mrl_ack(w.ctx, w.lease.id, w.lease.generation);
+			w.ret = t_ack(w.ctx, w.lease.id, w.lease.generation);
 			break;
 		}
 		atomic_store(&w.done, round);
@@ -95,7 +95,7 @@ static void holder(int in, int out, void *arg)
 	int round = 0;
 
 	(void)arg;
-	w.ctx = mrl_ctx();
+	w.ctx = t_ctx();
 	CHECK(pthread_create(&th, NULL, worker, NULL) == 0);
 	while (t_ms_since(start) < ROUND_MS) {
 		struct h_msg c, t = { .op = 'T' };
@@ -121,7 +121,7 @@ static void holder(int in, int out, void *arg)
 
 			/* Our own CLEAR: BROKEN, the pins kept for the ack. */
 			CHECK_SYS(madvise(w.map, PG(1), MADV_DONTNEED));
-			CHECK_OK(mrl_query(w.ctx, w.lease.id, &q));
+			CHECK_OK(t_query(w.ctx, w.lease.id, &q));
 			CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 			w.lease.generation = q.generation;
 		}
@@ -138,9 +138,9 @@ static void holder(int in, int out, void *arg)
 		if (!w.ret)
 			ok[w.call]++;
 		if (w.call == C_REGISTER && !w.ret)
-			mrl_unregister(w.ctx, w.extra.id);
+			t_unregister(w.ctx, w.extra.id);
 		if (w.call != C_UNREGISTER || w.ret)
-			mrl_unregister(w.ctx, w.lease.id);
+			t_unregister(w.ctx, w.lease.id);
 		H_EXPECT(in, c, 'k', TRUNC_CAP_MS + 10000);
 	}
 	atomic_store(&w.go, -1);

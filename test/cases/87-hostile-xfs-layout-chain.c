@@ -61,20 +61,20 @@ static void attacker(int in, int out, void *arg)
 	map = h_map_file(path, FILE_PAGES);
 	CHECK_EQ(map[0], (char)dax_pattern(0));
 	CHECK_EQ(map[PG(LAYOUT_PAGE)], (char)dax_pattern(PG(LAYOUT_PAGE)));
-	a = mrl_ctx();
-	b = mrl_ctx();
+	a = t_ctx();
+	b = t_ctx();
 	for (int i = 0; i < NR_CTX; i++)
-		ctx[i] = mrl_ctx();
-	CHECK_OK(mrl_register(a, map, t_pg, 1, MRLEASE_REG_PIN, H_HOUR_MS, &la));
-	CHECK_OK(mrl_register(b, map + PG(LAYOUT_PAGE), t_pg, 2, 0, H_HOUR_MS, &lb));
-	CHECK_OK(mrl_query(a, la.id, &m.q));
+		ctx[i] = t_ctx();
+	CHECK_OK(t_register(a, map, t_pg, 1, MRLEASE_REG_PIN, H_HOUR_MS, &la));
+	CHECK_OK(t_register(b, map + PG(LAYOUT_PAGE), t_pg, 2, 0, H_HOUR_MS, &lb));
+	CHECK_OK(t_query(a, la.id, &m.q));
 	h_send(out, &m);
 	memset(&m, 0, sizeof(m));
 	m.op = 'b';
-	CHECK_OK(mrl_query(b, lb.id, &m.q));
+	CHECK_OK(t_query(b, lb.id, &m.q));
 	h_send(out, &m);
 
-	r = mrl_event(a, &ev, 10000);
+	r = t_event(a, &ev, 10000);
 	memset(&m, 0, sizeof(m));
 	m.op = 'e';
 	m.err = r < 0 ? r : 0;
@@ -143,7 +143,7 @@ static void xfs_case(void)
 	H_EXPECT(a.from, m, 'e', 20000);
 	if (m.v[0] != 1)
 		t_fail("the attacker got no record of the break: %s", t_errname(-m.err));
-	mrl_print_event(&m.ev);
+	t_print_event(&m.ev);
 
 	if (!breaker_returned(&b, CAP_MS, &rep)) {
 		h_say(a.to, 's', 0);
@@ -201,8 +201,8 @@ static void stale_victim(int in, int out, void *arg)
 	map = mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 0);
 	CHECK(map != MAP_FAILED);
 	CHECK_EQ(map[0], (char)dax_pattern(0));
-	ctx = mrl_ctx();
-	m.err = mrl_register(ctx, map, t_pg, 7, MRLEASE_REG_PIN, 1000, &l);
+	ctx = t_ctx();
+	m.err = t_register(ctx, map, t_pg, 7, MRLEASE_REG_PIN, 1000, &l);
 	h_send(out, &m);
 	close(ctx);
 }

@@ -26,25 +26,25 @@ int main(void)
 	t_defer(put_back, NULL);
 	CHECK_EQ(t_param_get("max_leases_per_ctx"), 8);
 
-	fd = mrl_ctx();
-	fd2 = mrl_ctx();
+	fd = t_ctx();
+	fd2 = t_ctx();
 	for (int i = 0; i < 8; i++)
-		CHECK_OK(mrl_register(fd, a + PG(i), PG(1), i, i & 1 ? MRLEASE_REG_PIN : 0, 0, &l[i]));
-	CHECK_ERR(mrl_register(fd, a + PG(8), PG(1), 8, 0, 0, NULL), EMFILE);
-	CHECK_ERR(mrl_register(fd, a + PG(8), PG(1), 8, MRLEASE_REG_PIN, 0, NULL), EMFILE);
-	CHECK_ERR(mrl_register(fd, a, PG(32), 8, 0, 0, NULL), EMFILE);
+		CHECK_OK(t_register(fd, a + PG(i), PG(1), i, i & 1 ? MRLEASE_REG_PIN : 0, 0, &l[i]));
+	CHECK_ERR(t_register(fd, a + PG(8), PG(1), 8, 0, 0, NULL), EMFILE);
+	CHECK_ERR(t_register(fd, a + PG(8), PG(1), 8, MRLEASE_REG_PIN, 0, NULL), EMFILE);
+	CHECK_ERR(t_register(fd, a, PG(32), 8, 0, 0, NULL), EMFILE);
 
-	CHECK_OK(mrl_unregister(fd, l[3].id));
-	CHECK_OK(mrl_register(fd, a + PG(8), PG(1), 8, 0, 0, &l[8]));
-	CHECK_ERR(mrl_register(fd, a + PG(9), PG(1), 9, 0, 0, NULL), EMFILE);
+	CHECK_OK(t_unregister(fd, l[3].id));
+	CHECK_OK(t_register(fd, a + PG(8), PG(1), 8, 0, 0, &l[8]));
+	CHECK_ERR(t_register(fd, a + PG(9), PG(1), 9, 0, 0, NULL), EMFILE);
 
 	/* Broken leases still count until unregistered. */
 	CHECK_SYS(munmap(a, PG(1)));
-	CHECK_ERR(mrl_register(fd, a + PG(9), PG(1), 9, 0, 0, NULL), EMFILE);
+	CHECK_ERR(t_register(fd, a + PG(9), PG(1), 9, 0, 0, NULL), EMFILE);
 
 	for (int i = 0; i < 8; i++)
-		CHECK_OK(mrl_register(fd2, a + PG(16 + i), PG(1), i, 0, 0, NULL));
-	CHECK_ERR(mrl_register(fd2, a + PG(24), PG(1), 8, 0, 0, NULL), EMFILE);
+		CHECK_OK(t_register(fd2, a + PG(16 + i), PG(1), i, 0, 0, NULL));
+	CHECK_ERR(t_register(fd2, a + PG(24), PG(1), 8, 0, 0, NULL), EMFILE);
 	close(fd);
 	close(fd2);
 	t_pass();

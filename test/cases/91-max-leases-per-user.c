@@ -30,20 +30,20 @@ int main(void)
 	CHECK_OK(t_param_set("max_leases_per_user", 4));
 	t_defer(put_back, NULL);
 
-	fd = mrl_ctx();
-	fd2 = mrl_ctx();
+	fd = t_ctx();
+	fd2 = t_ctx();
 	for (int i = 0; i < 3; i++)
-		CHECK_OK(mrl_register(fd, a + PG(i), PG(1), i, 0, 0, NULL));
-	CHECK_OK(mrl_register(fd2, a + PG(3), PG(1), 3, MRLEASE_REG_PIN, 0, &l));
-	CHECK_ERR(mrl_register(fd2, a + PG(4), PG(1), 4, 0, 0, NULL), EUSERS);
-	CHECK_ERR(mrl_register(fd, a + PG(4), PG(1), 4, MRLEASE_REG_PIN, 0, NULL), EUSERS);
-	CHECK_OK(mrl_unregister(fd2, l.id));
-	CHECK_OK(mrl_register(fd2, a + PG(4), PG(1), 4, 0, 0, NULL));
-	CHECK_ERR(mrl_register(fd2, a + PG(5), PG(1), 5, 0, 0, NULL), EUSERS);
+		CHECK_OK(t_register(fd, a + PG(i), PG(1), i, 0, 0, NULL));
+	CHECK_OK(t_register(fd2, a + PG(3), PG(1), 3, MRLEASE_REG_PIN, 0, &l));
+	CHECK_ERR(t_register(fd2, a + PG(4), PG(1), 4, 0, 0, NULL), EUSERS);
+	CHECK_ERR(t_register(fd, a + PG(4), PG(1), 4, MRLEASE_REG_PIN, 0, NULL), EUSERS);
+	CHECK_OK(t_unregister(fd2, l.id));
+	CHECK_OK(t_register(fd2, a + PG(4), PG(1), 4, 0, 0, NULL));
+	CHECK_ERR(t_register(fd2, a + PG(5), PG(1), 5, 0, 0, NULL), EUSERS);
 	close(fd);
 	for (int i = 0; i < 3; i++)
-		CHECK_OK(mrl_register(fd2, a + PG(8 + i), PG(1), 8 + i, 0, 0, NULL));
-	CHECK_ERR(mrl_register(fd2, a + PG(12), PG(1), 12, 0, 0, NULL), EUSERS);
+		CHECK_OK(t_register(fd2, a + PG(8 + i), PG(1), 8 + i, 0, 0, NULL));
+	CHECK_ERR(t_register(fd2, a + PG(12), PG(1), 12, 0, 0, NULL), EUSERS);
 	close(fd2);
 	t_pass();
 }

@@ -16,7 +16,7 @@ static void put_back(void *arg)
 
 int main(void)
 {
-	int fd = mrl_ctx();
+	int fd = t_ctx();
 	char *a = t_anon(2);
 	struct mrlease_register l0, l1;
 	struct mrlease_query q;
@@ -26,11 +26,11 @@ int main(void)
 	CHECK_OK(t_param_set("break_timeout_ms", 700));
 	t_defer(put_back, NULL);
 
-	CHECK_OK(mrl_register(fd, a, PG(1), 0, 0, 0, &l0));
-	CHECK_OK(mrl_register(fd, a + PG(1), PG(1), 0, 0, 5000, &l1));
-	CHECK_OK(mrl_query(fd, l0.id, &q));
+	CHECK_OK(t_register(fd, a, PG(1), 0, 0, 0, &l0));
+	CHECK_OK(t_register(fd, a + PG(1), PG(1), 0, 0, 5000, &l1));
+	CHECK_OK(t_query(fd, l0.id, &q));
 	CHECK_EQ(q.timeout_ms, 700);
-	CHECK_OK(mrl_query(fd, l1.id, &q));
+	CHECK_OK(t_query(fd, l1.id, &q));
 	CHECK_EQ(q.timeout_ms, 5000);
 	close(fd);
 	t_pass();

@@ -239,7 +239,7 @@ static char *map_dax(const char *var, int *fdp)
 /* Register (the harness retries -EAGAIN, as a caller should). */
 static int reg(void *addr, uint32_t flags, struct mrlease_register *out)
 {
-	return mrl_register(fx.ctx, addr, PG(LEASE_PAGES), 0xfa17, flags, 0, out);
+	return t_register(fx.ctx, addr, PG(LEASE_PAGES), 0xfa17, flags, 0, out);
 }
 
 /* One register call, as run under a fault. */
@@ -259,7 +259,7 @@ static void reg_ok(void *addr)
 
 static void unreg_ok(uint64_t id)
 {
-	CHECK_OK(mrl_unregister(fx.ctx, id));
+	CHECK_OK(t_unregister(fx.ctx, id));
 }
 
 /*
@@ -277,10 +277,10 @@ static void dontneed_break(char *addr, bool read_event)
 	if (read_event)
 		GET_EVENT(fx.ctx, fx.ev, 5000);
 	else
-		for (int i = 0; i < 500 && mrl_state(fx.ctx, fx.l.id) != MRLEASE_STATE_BROKEN; i++)
+		for (int i = 0; i < 500 && t_state(fx.ctx, fx.l.id) != MRLEASE_STATE_BROKEN; i++)
 			t_msleep(10);
 	addr[0] = 1;
-	CHECK_EQ(mrl_state(fx.ctx, fx.l.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(fx.ctx, fx.l.id), MRLEASE_STATE_BROKEN);
 }
 
 /* Break fx.l (armed, on fx.anon) with MADV_DONTNEED of one page; read its event. */
@@ -294,7 +294,7 @@ static void drain_events(void)
 {
 	struct mrlease_event ev;
 
-	while (mrl_event(fx.ctx, &ev, 0) == 1)
+	while (t_event(fx.ctx, &ev, 0) == 1)
 		;
 }
 
@@ -346,7 +346,7 @@ static void undo_open(int ret)
 	if (ret)
 		return;
 	/* The context must work. */
-	CHECK_OK(mrl_api(fx.fd, MRLEASE_FEATURE_ALL, NULL));
+	CHECK_OK(t_api(fx.fd, MRLEASE_FEATURE_ALL, NULL));
 	close(fx.fd);
 }
 
@@ -358,12 +358,12 @@ static bool err_open(int e)
 /* handshake */
 static void prep_api(void)
 {
-	fx.fd = mrl_open_raw(0);
+	fx.fd = t_open_raw(0);
 }
 
 static int run_api(void)
 {
-	return mrl_api(fx.fd, MRLEASE_FEATURE_ALL, NULL);
+	return t_api(fx.fd, MRLEASE_FEATURE_ALL, NULL);
 }
 
 /*
@@ -377,7 +377,7 @@ static unsigned int unguarded_restores;
 
 static void undo_api(int ret)
 {
-	int again = mrl_api(fx.fd, MRLEASE_FEATURE_ALL, NULL);
+	int again = t_api(fx.fd, MRLEASE_FEATURE_ALL, NULL);
 
 	if (ret == -EFAULT && again == -EBUSY)
 		lost_copyouts++;	/* the handshake was done */
@@ -435,7 +435,7 @@ static void undo_register(int ret)
 	}
 	if (ret)
 		return;
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, reg_flags & MRLEASE_REG_PIN ? LEASE_PAGES : 0);
 	if (q.layout == MRLEASE_LAYOUT_REFUSED && q.layout_error != -ENOMEM)
@@ -460,14 +460,14 @@ static void prep_restore(void)
 
 static int run_restore(void)
 {
-	return mrl_restore_once(fx.ctx, &fx.l);
+	return t_restore_once(fx.ctx, &fx.l);
 }
 
 static void undo_restore(int ret)
 {
 	struct mrlease_query q;
 
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	if (ret == -EFAULT && q.state == MRLEASE_STATE_ARMED) {
 		lost_copyouts++;	/* restored; the new generation was lost */
 		ret = 0;
@@ -481,8 +481,8 @@ static void undo_restore(int ret)
 			CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
 			CHECK_EQ(q.pinned_pages, 0);
 		}
-		CHECK_OK(mrl_restore(fx.ctx, &fx.l));
-		CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+		CHECK_OK(t_restore(fx.ctx, &fx.l));
+		CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	}
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_PAGES);
@@ -520,7 +520,7 @@ static void prep_restore_layout(void)
 
 	layout_break_by_writer();
 	/* The release of the file lease must wait for us. */
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_BROKEN);
 }
 
@@ -528,7 +528,7 @@ static void undo_restore_layout(int ret)
 {
 	struct mrlease_query q;
 
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	if (ret == -EFAULT && q.state == MRLEASE_STATE_ARMED) {
 		lost_copyouts++;
 		ret = 0;
@@ -570,14 +570,14 @@ static void undo_restore_layout(int ret)
 		}
 		if (i == 500) {
 			t_info("the writer is still waiting 5 s after the restore (state %u, layout %u)",
-			       mrl_state(fx.ctx, fx.l.id), q.layout);
+			       t_state(fx.ctx, fx.l.id), q.layout);
 			unreg_ok(fx.l.id);
 			CHECK_CHILD_OK(fx.child, 10000);
 			t_fail("restore-xfs-layout: the writer starved (went on once the lease was unregistered)");
 		}
-		if (mrl_state(fx.ctx, fx.l.id) == MRLEASE_STATE_BROKEN) {
+		if (t_state(fx.ctx, fx.l.id) == MRLEASE_STATE_BROKEN) {
 			drain_events();
-			mrl_ack(fx.ctx, fx.l.id, fx.l.generation);
+			t_ack(fx.ctx, fx.l.id, fx.l.generation);
 		}
 		t_msleep(10);
 	}
@@ -595,10 +595,10 @@ static void prep_relayout(void)
 	struct mrlease_query q;
 
 	layout_break_by_writer();
-	CHECK_OK(mrl_ack(fx.ctx, fx.l.id, fx.l.generation));
+	CHECK_OK(t_ack(fx.ctx, fx.l.id, fx.l.generation));
 	CHECK_CHILD_OK(fx.child, 10000);
 	t_msleep(300);
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
 	CHECK_EQ(q.layout, MRLEASE_LAYOUT_RELEASED);
 }
@@ -607,15 +607,15 @@ static void undo_relayout(int ret)
 {
 	struct mrlease_query q;
 
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	if (ret == -EFAULT && q.state == MRLEASE_STATE_ARMED) {
 		lost_copyouts++;
 		ret = 0;
 	}
 	if (ret) {
 		CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
-		CHECK_OK(mrl_restore(fx.ctx, &fx.l));
-		CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+		CHECK_OK(t_restore(fx.ctx, &fx.l));
+		CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	}
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_PAGES);
@@ -633,19 +633,19 @@ static void prep_ack(void)
 
 static int run_ack(void)
 {
-	return mrl_ack(fx.ctx, fx.l.id, fx.l.generation);
+	return t_ack(fx.ctx, fx.l.id, fx.l.generation);
 }
 
 static void undo_ack(int ret)
 {
 	struct mrlease_query q;
 
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	if (ret) {
 		/* (Its pins went at the break: it was our own.) */
 		CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
-		CHECK_OK(mrl_ack(fx.ctx, fx.l.id, fx.l.generation));
-		CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+		CHECK_OK(t_ack(fx.ctx, fx.l.id, fx.l.generation));
+		CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 	}
 	CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
 	CHECK_EQ(q.pinned_pages, 0);
@@ -662,7 +662,7 @@ static void prep_query(void)
 
 static int run_query(void)
 {
-	return mrl_query(fx.ctx, fx.l.id, &qbuf);
+	return t_query(fx.ctx, fx.l.id, &qbuf);
 }
 
 static void undo_query(int ret)
@@ -680,7 +680,7 @@ static void prep_unregister(void)
 
 static int run_unregister(void)
 {
-	return mrl_unregister(fx.ctx, fx.l.id);
+	return t_unregister(fx.ctx, fx.l.id);
 }
 
 static void undo_unregister(int ret)
@@ -688,11 +688,11 @@ static void undo_unregister(int ret)
 	struct mrlease_query q;
 
 	if (ret) {
-		CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
+		CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
 		CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 		unreg_ok(fx.l.id);
 	}
-	CHECK_ERR(mrl_query(fx.ctx, fx.l.id, &q), ENOENT);
+	CHECK_ERR(t_query(fx.ctx, fx.l.id, &q), ENOENT);
 }
 
 /* read of a queued event: a failed copy must leave the record queued */
@@ -716,7 +716,7 @@ static void undo_read(int ret)
 	struct mrlease_event ev;
 
 	if (ret) {
-		int r = mrl_event(fx.ctx, &ev, 0);
+		int r = t_event(fx.ctx, &ev, 0);
 
 		if (r != 1)
 			t_fail("the event is gone after a failed read (%s)", r ? t_errname(-r) : "none queued");
@@ -725,7 +725,7 @@ static void undo_read(int ret)
 		CHECK_EQ(fx.ev.id, fx.l.id);
 		CHECK_EQ(fx.ev.type, MRLEASE_EVENT_DECOHERENCE);
 	}
-	CHECK_EQ(mrl_event(fx.ctx, &ev, 0), 0);
+	CHECK_EQ(t_event(fx.ctx, &ev, 0), 0);
 	unreg_ok(fx.l.id);
 }
 
@@ -749,11 +749,11 @@ static void prep_close(void)
 {
 	struct mrlease_register l;
 
-	fx.fd = mrl_ctx();
-	CHECK_OK(mrl_register(fx.fd, fx.anon, PG(LEASE_PAGES), 1, MRLEASE_REG_PIN, 0, &l));
-	CHECK_OK(mrl_register(fx.fd, fx.shm, PG(LEASE_PAGES), 2, 0, 0, &l));
+	fx.fd = t_ctx();
+	CHECK_OK(t_register(fx.fd, fx.anon, PG(LEASE_PAGES), 1, MRLEASE_REG_PIN, 0, &l));
+	CHECK_OK(t_register(fx.fd, fx.shm, PG(LEASE_PAGES), 2, 0, 0, &l));
 	if (fx.dax[1])
-		CHECK_OK(mrl_register(fx.fd, fx.dax[1], PG(LEASE_PAGES), 3, MRLEASE_REG_PIN, 0, &l));
+		CHECK_OK(t_register(fx.fd, fx.dax[1], PG(LEASE_PAGES), 3, MRLEASE_REG_PIN, 0, &l));
 }
 
 static int run_close(void)
@@ -784,8 +784,8 @@ static void undo_munmap(int ret)
 	struct mrlease_event ev;
 	int r;
 
-	CHECK_OK(mrl_query(fx.ctx, fx.l.id, &q));
-	r = mrl_event(fx.ctx, &ev, 0);
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
+	r = t_event(fx.ctx, &ev, 0);
 	if (ret == 0)
 		CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
 	if (q.state == MRLEASE_STATE_BROKEN)
@@ -838,7 +838,7 @@ static void setup_dump(void)
 	for (int i = 0; i < DUMP_LEASES; i++) {
 		struct mrlease_register l;
 
-		CHECK_OK(mrl_register(fx.ctx, fx.anon + PG(i % LEASE_PAGES), t_pg, (uint64_t)i, 0, 0, &l));
+		CHECK_OK(t_register(fx.ctx, fx.anon + PG(i % LEASE_PAGES), t_pg, (uint64_t)i, 0, 0, &l));
 		fx.dump_ids[i] = l.id;
 	}
 	fx.expect_leases = DUMP_LEASES;
@@ -889,7 +889,7 @@ static int run_nl_revoke(void)
 
 static void undo_nl_revoke(int ret)
 {
-	uint32_t st = mrl_state(fx.ctx, fx.l.id);
+	uint32_t st = t_state(fx.ctx, fx.l.id);
 
 	undo_nl(ret);
 	drain_events();
@@ -1111,7 +1111,7 @@ int main(void)
 	    setsockopt(mon.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &mon.monitor_grp, sizeof(mon.monitor_grp)))
 		t_info("cannot join the monitor group: %s", t_errname(errno));
 
-	fx.ctx = mrl_ctx();
+	fx.ctx = t_ctx();
 	fx.anon = map_anon();
 	fx.shm = map_shm();
 	fx.dax[0] = map_dax("MRLEASE_EXT4", &fx.dax_fd[0]);

@@ -956,10 +956,10 @@ static void fuzz_churn(void)
 		if (W.ctx[ci].fd < 0 || !W.ctx[ci].api)
 			return;
 		NOTE("churn: ack/restore on context %d", ci);
-		while (mrl_event(W.ctx[ci].fd, &ev, 0) == 1) {
+		while (t_event(W.ctx[ci].fd, &ev, 0) == 1) {
 			check_events(&ev, 1, ci);
 			if (one_in(2))
-				mrl_ack(W.ctx[ci].fd, ev.id, ev.generation);
+				t_ack(W.ctx[ci].fd, ev.id, ev.generation);
 			else
 				t_ioctl(W.ctx[ci].fd, MRLEASE_IOC_RESTORE,
 					&(struct mrlease_restore){ .id = ev.id });

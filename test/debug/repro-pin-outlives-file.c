@@ -54,20 +54,20 @@ static int one_fs(const char *var, int kmsg)
 	CHECK(file == anon + PG(1));
 	memset(anon, 1, PG(5));
 
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, anon, PG(5), 7, MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF, 30000, &l));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, anon, PG(5), 7, MRLEASE_REG_PIN | MRLEASE_REG_WAIT_SELF, 30000, &l));
 	t_info("%s: lease %llu over [anon page][4 DAX pages of an unlinked file], 5 pages pinned", var,
 	       (unsigned long long)l.id);
 
 	CHECK_SYS(munmap(file, PG(4)));
 	GET_EVENT(ctx, ev, 2000);
-	CHECK_EQ(mrl_state(ctx, l.id), MRLEASE_STATE_BROKEN);
+	CHECK_EQ(t_state(ctx, l.id), MRLEASE_STATE_BROKEN);
 	close(fd);	/* the last reference to the file: evicted now, pins or not */
 	t_msleep(500);
 	splats = kmsg_splats(kmsg, 10);
 	if (splats)
 		t_info("%s: the file was evicted while the lease still pinned its pages", var);
-	CHECK_OK(mrl_ack(ctx, l.id, l.generation));
+	CHECK_OK(t_ack(ctx, l.id, l.generation));
 	close(ctx);
 	munmap(anon, PG(1));
 	return splats ? 1 : 0;

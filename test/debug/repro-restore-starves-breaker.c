@@ -65,8 +65,8 @@ static int one_fs(const char *var)
 		return 0;
 	}
 	map = repro_file(dir, "repro", &fd);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, map, PG(PAGES), 1, MRLEASE_REG_PIN, 10000, &l));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, map, PG(PAGES), 1, MRLEASE_REG_PIN, 10000, &l));
 
 	for (int round = 0; round < ROUNDS; round++) {
 		struct mrlease_event ev;
@@ -86,11 +86,11 @@ static int one_fs(const char *var)
 		}
 		close(done[1]);
 		GET_EVENT(ctx, ev, 5000);
-		CHECK_OK(mrl_restore(ctx, &l));		/* acks, unpins, re-pins */
+		CHECK_OK(t_restore(ctx, &l));		/* acks, unpins, re-pins */
 		if (!t_read_full(done[0], &c, 1, 5000)) {
 			char st[4096];
 
-			CHECK_OK(mrl_query(ctx, l.id, &q));
+			CHECK_OK(t_query(ctx, l.id, &q));
 			t_info("%s round %d: the puncher is still waiting 5 s after the restore", var, round);
 			t_info("lease %llu: state %u, %llu pinned pages, generation %llu, breaks %u",
 			       (unsigned long long)l.id, q.state, (unsigned long long)q.pinned_pages,
@@ -98,7 +98,7 @@ static int one_fs(const char *var)
 			snprintf(path, sizeof(path), "/proc/%d/stack", pid);
 			if (!t_read_text(path, st, sizeof(st)))
 				t_info("puncher's kernel stack:\n%s", st);
-			CHECK_OK(mrl_unregister(ctx, l.id));
+			CHECK_OK(t_unregister(ctx, l.id));
 			if (t_read_full(done[0], &c, 1, 5000))
 				t_info("the puncher went on once the lease was unregistered");
 			t_info("%s: restore starved a waiting hole punch (round %d of %d)", var, round, ROUNDS);
@@ -112,10 +112,10 @@ static int one_fs(const char *var)
 		close(done[0]);
 		/* Blocks for the next punch. */
 		CHECK_EQ(pwrite(fd, buf, t_pg, 0), (ssize_t)t_pg);
-		while (mrl_event(ctx, &ev, 0) == 1)
+		while (t_event(ctx, &ev, 0) == 1)
 			;
-		if (mrl_state(ctx, l.id) != MRLEASE_STATE_ARMED)
-			CHECK_OK(mrl_restore(ctx, &l));
+		if (t_state(ctx, l.id) != MRLEASE_STATE_ARMED)
+			CHECK_OK(t_restore(ctx, &l));
 	}
 	t_info("%s: %d rounds, every punch returned", var, ROUNDS);
 	close(ctx);
@@ -146,8 +146,8 @@ static int layout_livelock(void)
 	if (!dir || !*dir)
 		return 0;
 	map = repro_file(dir, "repro-layout", &fd);
-	ctx = mrl_ctx();
-	CHECK_OK(mrl_register(ctx, map, PG(PAGES), 1, 0, 10000, &l));
+	ctx = t_ctx();
+	CHECK_OK(t_register(ctx, map, PG(PAGES), 1, 0, 10000, &l));
 
 	t_pipe(done);
 	pid = t_fork();
@@ -163,14 +163,14 @@ static int layout_livelock(void)
 	while (!t_read_full(done[0], &c, 0 + 1, 1)) {
 		struct mrlease_event ev;
 
-		if (mrl_event(ctx, &ev, 10) == 1) {
+		if (t_event(ctx, &ev, 10) == 1) {
 			breaks++;
-			CHECK_OK(mrl_restore(ctx, &l));
+			CHECK_OK(t_restore(ctx, &l));
 		}
 		if (t_ms_since(t0) > 5000) {
 			t_info("XFS layout: the writer is still waiting after 5 s and %d breaks, each "
 			       "restored at once", breaks);
-			CHECK_OK(mrl_unregister(ctx, l.id));
+			CHECK_OK(t_unregister(ctx, l.id));
 			if (t_read_full(done[0], &c, 1, 5000))
 				t_info("the writer went on once the lease was unregistered");
 			CHECK_CHILD_OK(pid, 5000);
@@ -205,7 +205,7 @@ static int layout_two_holders(void)
 	if (!dir || !*dir)
 		return 0;
 	map = repro_file(dir, "repro-2h", &fd);
-	ctx = mrl_ctx();
+	ctx = t_ctx();
 
 	for (int round = 0; round < 10 && !starved; round++) {
 		struct mrlease_register l;
@@ -214,13 +214,13 @@ static int layout_two_holders(void)
 		pid_t b, w;
 		int64_t t0;
 
-		CHECK_OK(mrl_register(ctx, map, PG(PAGES), 1, 0, 10000, &l));
+		CHECK_OK(t_register(ctx, map, PG(PAGES), 1, 0, 10000, &l));
 		t_pipe(ready);
 		b = t_fork();
 		if (b == 0) {	/* B: its own context and lease; never acks */
-			int bctx = mrl_ctx();
+			int bctx = t_ctx();
 
-			if (mrl_register(bctx, map, PG(PAGES), 2, 0, 1000, NULL))
+			if (t_register(bctx, map, PG(PAGES), 2, 0, 1000, NULL))
 				_exit(1);
 			t_write_full(ready[1], "r", 1);
 			for (;;)
@@ -238,7 +238,7 @@ static int layout_two_holders(void)
 		}
 		close(done[1]);
 		GET_EVENT(ctx, ev, 10000);
-		CHECK_OK(mrl_ack(ctx, l.id, l.generation));
+		CHECK_OK(t_ack(ctx, l.id, l.generation));
 		/* Restore as soon as the module lets us, until the writer is through. */
 		t0 = t_now_ns();
 		for (;;) {
@@ -246,29 +246,29 @@ static int layout_two_holders(void)
 
 			if (t_read_full(done[0], &c, 1, 0))
 				break;
-			if (mrl_state(ctx, l.id) == MRLEASE_STATE_BROKEN)
-				CHECK_OK(mrl_ack(ctx, l.id, l.generation));
+			if (t_state(ctx, l.id) == MRLEASE_STATE_BROKEN)
+				CHECK_OK(t_ack(ctx, l.id, l.generation));
 			if (!t_ioctl(ctx, MRLEASE_IOC_RESTORE, &r))
 				l.generation = r.generation;
-			while (mrl_event(ctx, &ev, 0) == 1)
+			while (t_event(ctx, &ev, 0) == 1)
 				;
 			if (t_ms_since(t0) > 7000) {	/* B's lease went after 1 s */
 				t_info("XFS, two holders, round %d: the writer still waits 7 s after the break, "
-				       "1 s after B's lease was revoked (A: state %u)", round, mrl_state(ctx, l.id));
+				       "1 s after B's lease was revoked (A: state %u)", round, t_state(ctx, l.id));
 				starved = 1;
 				break;
 			}
 		}
 		kill(b, SIGKILL);
 		waitpid(b, NULL, 0);
-		CHECK_OK(mrl_unregister(ctx, l.id));
+		CHECK_OK(t_unregister(ctx, l.id));
 		if (starved && t_read_full(done[0], &c, 1, 5000))
 			t_info("the writer went on once A unregistered");
 		CHECK_CHILD_OK(w, 5000);
 		close(done[0]);
 		close(ready[0]);
 		close(ready[1]);
-		while (mrl_event(ctx, &ev, 0) == 1)
+		while (t_event(ctx, &ev, 0) == 1)
 			;
 	}
 	if (!starved)

@@ -355,7 +355,7 @@ static void *registrar(void *arg)
 		} else if (what < 70) {
 			if (!lease_pick(&l, true))
 				continue;
-			r = mrl_unregister(l.ctx, l.id);
+			r = t_unregister(l.ctx, l.id);
 			if (r)
 				unexpected("unregister", -r);
 			else
@@ -380,7 +380,7 @@ static void *registrar(void *arg)
 
 			if (!lease_pick(&l, false))
 				continue;
-			r = mrl_query(l.ctx, l.id, &q);
+			r = t_query(l.ctx, l.id, &q);
 			if (r && r != -ENOENT)
 				unexpected("query", -r);
 			INC(queries);
@@ -422,7 +422,7 @@ static void *acker(void *arg)
 					continue;
 				}
 				sleep_us(rnd(20000));
-				r = mrl_ack(S.ctx[i], ev[k].id, ev[k].generation);
+				r = t_ack(S.ctx[i], ev[k].id, ev[k].generation);
 				if (!r) {
 					INC(acks);
 				} else {
@@ -688,12 +688,12 @@ static void flipper(void)
 	map = mmap(NULL, PG(4), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		_exit(1);
-	ctx = mrl_ctx();
+	ctx = t_ctx();
 	for (;;) {
 		struct mrlease_register l;
 
-		if (!mrl_register(ctx, map + PG(rnd(4)), t_pg, 0, 0, 1000, &l))
-			mrl_unregister(ctx, l.id);
+		if (!t_register(ctx, map + PG(rnd(4)), t_pg, 0, 0, 1000, &l))
+			t_unregister(ctx, l.id);
 		F->flips++;
 	}
 }
@@ -721,7 +721,7 @@ static void victim(void)
 	char *maps[3];
 
 	prctl(PR_SET_NAME, "mrl-victim");
-	ctx = mrl_ctx();
+	ctx = t_ctx();
 	for (int i = 0; i < S.ndax; i++) {
 		fds[n] = open(S.dax_path[i], O_RDWR | O_CLOEXEC);
 		if (fds[n] < 0)
@@ -742,7 +742,7 @@ static void victim(void)
 		size_t first = rnd((uint32_t)pages);
 
 		/* Long timeouts: whoever waits on these pins waits for the kill. */
-		mrl_register(ctx, maps[m] + PG(first), PG(1 + rnd((uint32_t)(pages - first))), 0,
+		t_register(ctx, maps[m] + PG(first), PG(1 + rnd((uint32_t)(pages - first))), 0,
 			     MRLEASE_REG_PIN, 5000, NULL);
 		if (m == n && rnd(2))
 			madvise(maps[n], PG(SLOT_PAGES), MADV_DONTNEED);
@@ -904,13 +904,13 @@ static void find_culprit(int who, int64_t since)
 		struct lease *l = &S.leases[k];
 		struct mrlease_query q;
 
-		if (mrl_query(l->ctx, l->id, &q) || !q.pinned_pages || q.backing != MRLEASE_BACKING_FSDAX)
+		if (t_query(l->ctx, l->id, &q) || !q.pinned_pages || q.backing != MRLEASE_BACKING_FSDAX)
 			continue;
 		printf("#   lease %llu: state %u, %llu pinned, flags %#x, breaks %u, gen %llu, layout %u; last armed %+lld ms after the stuck operation began\n",
 		       (unsigned long long)l->id, q.state, (unsigned long long)q.pinned_pages, q.lease_flags,
 		       q.breaks, (unsigned long long)q.generation, q.layout,
 		       (long long)(l->armed_ns - since) / 1000000);
-		if (mrl_unregister(l->ctx, l->id))
+		if (t_unregister(l->ctx, l->id))
 			continue;
 		S.leases[k--] = S.leases[--S.nleases];
 		for (int t = 0; t < 30 && F->since_ns[who] == since; t++)
@@ -964,9 +964,9 @@ int main(void)
 	pthread_mutex_init(&S.lock, NULL);
 	S.zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	CHECK(S.zero >= 0);
-	S.ctx[0] = mrl_ctx_flags(O_NONBLOCK);
-	S.status = mrl_status(S.ctx[0]);
-	S.ctx[1] = mrl_ctx_flags(O_NONBLOCK);
+	S.ctx[0] = t_ctx_flags(O_NONBLOCK);
+	S.status = t_status(S.ctx[0]);
+	S.ctx[1] = t_ctx_flags(O_NONBLOCK);
 
 	for (int i = 0; i < 5; i++)
 		add_slot(K_ANON, -1, NULL, SLOT_PAGES);
@@ -1069,7 +1069,7 @@ int main(void)
 	while (S.nleases) {
 		struct lease *l = &S.leases[--S.nleases];
 
-		r = mrl_unregister(l->ctx, l->id);
+		r = t_unregister(l->ctx, l->id);
 		if (r)
 			unexpected("final unregister", -r);
 	}

@@ -9,7 +9,7 @@
  * 1, which the parent turns into its own failure through CHECK_CHILD_OK().
  *
  * Helpers that wrap an ioctl return 0 or a negative errno, so that a test
- * reads as CHECK_OK(mrl_ack(...)) or CHECK_ERR(mrl_ack(...), ESTALE).
+ * reads as CHECK_OK(t_ack(...)) or CHECK_ERR(t_ack(...), ESTALE).
  */
 #ifndef MRLEASE_TEST_HARNESS_H
 #define MRLEASE_TEST_HARNESS_H
@@ -480,7 +480,7 @@ static inline int t_ioctl(int fd, unsigned long cmd, void *arg)
 }
 
 /* open(/dev/mrlease) with @flags added to O_RDWR | O_CLOEXEC; no handshake. */
-static inline int mrl_open_raw(int flags)
+static inline int t_open_raw(int flags)
 {
 	int fd = open(T_DEVICE, O_RDWR | O_CLOEXEC | flags);
 
@@ -489,7 +489,7 @@ static inline int mrl_open_raw(int flags)
 	return fd;
 }
 
-static inline int mrl_api(int fd, uint64_t features, struct mrlease_api *out)
+static inline int t_api(int fd, uint64_t features, struct mrlease_api *out)
 {
 	struct mrlease_api a = { .api = MRLEASE_API, .features = features };
 	int r = t_ioctl(fd, MRLEASE_IOC_API, &a);
@@ -500,12 +500,12 @@ static inline int mrl_api(int fd, uint64_t features, struct mrlease_api *out)
 }
 
 /* A context with every feature; fails the test otherwise. */
-static inline int mrl_ctx_flags(int flags)
+static inline int t_ctx_flags(int flags)
 {
 	struct mrlease_api a;
-	int fd = mrl_open_raw(flags), r;
+	int fd = t_open_raw(flags), r;
 
-	r = mrl_api(fd, MRLEASE_FEATURE_ALL, &a);
+	r = t_api(fd, MRLEASE_FEATURE_ALL, &a);
 	if (r)
 		t_fail("MRLEASE_IOC_API: %s", t_errname(-r));
 	if (a.features != MRLEASE_FEATURE_ALL)
@@ -514,21 +514,21 @@ static inline int mrl_ctx_flags(int flags)
 	return fd;
 }
 
-static inline int mrl_ctx(void)
+static inline int t_ctx(void)
 {
-	return mrl_ctx_flags(0);
+	return t_ctx_flags(0);
 }
 
 /*
  * Register and restore fail with -EAGAIN, by contract, while a change of a
  * leased file is still going on (a truncate holding the file, a broken file
  * lease given back less than 200 ms ago): the wrappers retry for up to 2 s
- * as a library would.  mrl_restore_once() does not.
+ * as a library would.  t_restore_once() does not.
  */
 #define T_EAGAIN_TRIES	100
 #define T_EAGAIN_MS	20
 
-static inline int mrl_register(int fd, const void *addr, size_t len, uint64_t cookie,
+static inline int t_register(int fd, const void *addr, size_t len, uint64_t cookie,
 			       uint32_t flags, uint32_t timeout_ms, struct mrlease_register *out)
 {
 	struct mrlease_register r;
@@ -549,14 +549,14 @@ static inline int mrl_register(int fd, const void *addr, size_t len, uint64_t co
 	return ret;
 }
 
-static inline int mrl_unregister(int fd, uint64_t id)
+static inline int t_unregister(int fd, uint64_t id)
 {
 	struct mrlease_lease_ref ref = { .id = id };
 
 	return t_ioctl(fd, MRLEASE_IOC_UNREGISTER, &ref);
 }
 
-static inline int mrl_ack(int fd, uint64_t id, uint64_t generation)
+static inline int t_ack(int fd, uint64_t id, uint64_t generation)
 {
 	struct mrlease_lease_ref ref = { .id = id, .generation = generation };
 
@@ -564,7 +564,7 @@ static inline int mrl_ack(int fd, uint64_t id, uint64_t generation)
 }
 
 /* Restore lease @l, updating l->generation and l->token on success. */
-static inline int mrl_restore_once(int fd, struct mrlease_register *l)
+static inline int t_restore_once(int fd, struct mrlease_register *l)
 {
 	struct mrlease_restore r = { .id = l->id };
 	int ret = t_ioctl(fd, MRLEASE_IOC_RESTORE, &r);
@@ -576,26 +576,26 @@ static inline int mrl_restore_once(int fd, struct mrlease_register *l)
 	return ret;
 }
 
-static inline int mrl_restore(int fd, struct mrlease_register *l)
+static inline int t_restore(int fd, struct mrlease_register *l)
 {
 	int ret, i;
 
-	for (i = 0; (ret = mrl_restore_once(fd, l)) == -EAGAIN && i < T_EAGAIN_TRIES; i++)
+	for (i = 0; (ret = t_restore_once(fd, l)) == -EAGAIN && i < T_EAGAIN_TRIES; i++)
 		t_msleep(T_EAGAIN_MS);
 	return ret;
 }
 
-static inline int mrl_query(int fd, uint64_t id, struct mrlease_query *q)
+static inline int t_query(int fd, uint64_t id, struct mrlease_query *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->id = id;
 	return t_ioctl(fd, MRLEASE_IOC_QUERY, q);
 }
 
-static inline uint32_t mrl_state(int fd, uint64_t id)
+static inline uint32_t t_state(int fd, uint64_t id)
 {
 	struct mrlease_query q;
-	int r = mrl_query(fd, id, &q);
+	int r = t_query(fd, id, &q);
 
 	if (r)
 		t_fail("MRLEASE_IOC_QUERY id %llu: %s", (unsigned long long)id, t_errname(-r));
@@ -603,7 +603,7 @@ static inline uint32_t mrl_state(int fd, uint64_t id)
 }
 
 /* The read-only status page of @fd. */
-static inline const volatile struct mrlease_status *mrl_status(int fd)
+static inline const volatile struct mrlease_status *t_status(int fd)
 {
 	void *p = mmap(NULL, t_pg, PROT_READ, MAP_SHARED, fd, 0);
 
@@ -612,24 +612,24 @@ static inline const volatile struct mrlease_status *mrl_status(int fd)
 	return p;
 }
 
-static inline const char *mrl_type_name(uint32_t t)
+static inline const char *t_type_name(uint32_t t)
 {
 	const char *name = mrlease_name(mrlease_event_names, t);
 
 	return name ? name : "?";
 }
 
-static inline const char *mrl_reason_name(uint32_t r)
+static inline const char *t_reason_name(uint32_t r)
 {
 	const char *name = mrlease_name(mrlease_reason_names, r);
 
 	return name ? name : "?";
 }
 
-static inline void mrl_print_event(const struct mrlease_event *e)
+static inline void t_print_event(const struct mrlease_event *e)
 {
 	t_info("event %s reason=%s id=%llu cookie=%#llx gen=%llu range=%#llx+%#llx flags=%s%s%s%#x pid=%d comm=%.16s",
-	       mrl_type_name(e->type), mrl_reason_name(e->reason),
+	       t_type_name(e->type), t_reason_name(e->reason),
 	       (unsigned long long)e->id, (unsigned long long)e->cookie,
 	       (unsigned long long)e->generation, (unsigned long long)e->start,
 	       (unsigned long long)e->length,
@@ -649,7 +649,7 @@ static inline void mrl_print_event(const struct mrlease_event *e)
  * non-blocking one, and an -EAGAIN from it means: poll again (as select(2)
  * advises for sockets).
  */
-static inline int mrl_event(int fd, struct mrlease_event *ev, int timeout_ms)
+static inline int t_event(int fd, struct mrlease_event *ev, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int64_t t0 = t_now_ns();
@@ -689,20 +689,20 @@ static inline int mrl_event(int fd, struct mrlease_event *ev, int timeout_ms)
 
 /* Read one record, waiting up to @timeout_ms; fail if none comes. */
 #define GET_EVENT(fd, ev, timeout_ms) do {					\
-	int r_ = mrl_event(fd, &(ev), timeout_ms);				\
+	int r_ = t_event(fd, &(ev), timeout_ms);				\
 	if (r_ < 0)								\
 		t_fail("reading an event: %s", t_errname(-r_));		\
 	if (r_ == 0)								\
 		t_fail("no event within %d ms", (int)(timeout_ms));		\
-	mrl_print_event(&(ev));							\
+	t_print_event(&(ev));							\
 } while (0)
 
 /* No record arrives within @timeout_ms. */
 #define CHECK_NO_EVENT(fd, timeout_ms) do {					\
 	struct mrlease_event e_;						\
-	int r_ = mrl_event(fd, &e_, timeout_ms);				\
+	int r_ = t_event(fd, &e_, timeout_ms);				\
 	if (r_ == 1) {								\
-		mrl_print_event(&e_);						\
+		t_print_event(&e_);						\
 		t_fail("unexpected event (waited %d ms)", (int)(timeout_ms));	\
 	}									\
 	if (r_ < 0)								\
@@ -742,10 +742,10 @@ static inline void t_check_event_at(const char *file, int line, const struct mrl
 	if (!what)
 		return;
 	t_info("expected %s reason=%s id=%llu cookie=%#llx gen=%llu flags=%#x in %#llx-%#llx",
-	       mrl_type_name(type), mrl_reason_name(reason), (unsigned long long)l->id,
+	       t_type_name(type), t_reason_name(reason), (unsigned long long)l->id,
 	       (unsigned long long)l->cookie, (unsigned long long)l->generation, flags,
 	       (unsigned long long)lstart, (unsigned long long)lend);
-	mrl_print_event(e);
+	t_print_event(e);
 	t_fail_at(file, line, "event has the wrong %s", what);
 }
 

@@ -57,7 +57,7 @@ static struct mrlease_event get_event(struct mrlease_ctx *c)
 		t_msleep(1);
 	if (r)
 		t_fail("mrlease_get_event: %s", mrlease_strerror(r));
-	mrl_print_event(&ev);
+	t_print_event(&ev);
 	return ev;
 }
 

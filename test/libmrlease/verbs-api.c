@@ -38,7 +38,7 @@ static int quiesce(struct mrlease_verbs_mr *mr, const struct mrlease_event *ev, 
 	h.mr = mr;
 	h.arg = arg;
 	h.ev = *ev;
-	mrl_print_event(ev);
+	t_print_event(ev);
 	CHECK(!mrlease_verbs_mr_ibv(mr));	/* no longer usable */
 	return h.quiesce_ret;
 }
