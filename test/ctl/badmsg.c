@@ -247,13 +247,119 @@ static void config_get(struct reply *r)
 	free(m.buf);
 }
 
+/* How a table case's attribute is encoded. */
+enum attr_kind { NONE, U32, U64, BYTES12, EMPTY };
+
+/*
+ * A request of one command with up to two attributes, and the answer it
+ * must get: a negative errno, and whether an extended-ACK message must
+ * come with it.
+ */
+struct bad_case {
+	const char *what;
+	uint8_t cmd;
+	uint16_t flags;		/* 0 or NLM_F_DUMP */
+	struct {
+		enum attr_kind kind;
+		uint16_t type;
+		uint64_t val;
+	} attrs[2];
+	int want;
+	int want_extack;
+};
+
+static const struct bad_case bad_cases[] = {
+	/* --- wrong attribute lengths */
+	{ "lease get: id as u32", MRLEASE_CMD_LEASE_GET, 0,
+	  { { U32, MRLEASE_A_LEASE_ID, 1 } }, -EINVAL, 1 },
+	{ "lease get: id of 12 bytes", MRLEASE_CMD_LEASE_GET, 0,
+	  { { BYTES12, MRLEASE_A_LEASE_ID, 0 } }, -EINVAL, 1 },
+	{ "lease get: empty id", MRLEASE_CMD_LEASE_GET, 0,
+	  { { EMPTY, MRLEASE_A_LEASE_ID, 0 } }, -EINVAL, 1 },
+	{ "config set: break timeout as u64", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U64, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1000 } }, -EINVAL, 1 },
+	{ "config set: max break timeout as u64", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U64, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 1000 } }, -EINVAL, 1 },
+	{ "lease dump: pid filter as u64", MRLEASE_CMD_LEASE_GET, NLM_F_DUMP,
+	  { { U64, MRLEASE_A_OWNER_PID, 1 } }, -EINVAL, 1 },
+	/* --- unknown attributes and attributes the command does not take */
+	{ "lease get: unknown attribute type MAX + 1", MRLEASE_CMD_LEASE_GET, 0,
+	  { { U64, MRLEASE_A_LEASE_ID, 1 }, { U32, MRLEASE_A_MAX + 1, 0 } }, -EINVAL, 1 },
+	{ "lease get: unknown attribute type 0x3fff", MRLEASE_CMD_LEASE_GET, 0,
+	  { { U32, 0x3fff, 0 } }, -EINVAL, 1 },
+	{ "lease get: attribute type 0 (UNSPEC)", MRLEASE_CMD_LEASE_GET, 0,
+	  { { U64, MRLEASE_A_UNSPEC, 1 } }, -EINVAL, 1 },
+	{ "lease get: a config attribute", MRLEASE_CMD_LEASE_GET, 0,
+	  { { U32, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1000 } }, -EINVAL, 1 },
+	{ "stats get: any attribute", MRLEASE_CMD_STATS_GET, 0,
+	  { { U64, MRLEASE_A_LEASE_ID, 1 } }, -EINVAL, 1 },
+	{ "config get: any attribute", MRLEASE_CMD_CONFIG_GET, 0,
+	  { { U32, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1 } }, -EINVAL, 1 },
+	{ "lease dump: a notification attribute", MRLEASE_CMD_LEASE_GET, NLM_F_DUMP,
+	  { { U32, MRLEASE_A_BREAKER_PID, 1 } }, -EINVAL, 1 },
+	{ "config set: a nest it does not take", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { EMPTY, MRLEASE_A_STATS_ACK_HIST | NLA_F_NESTED, 0 } }, -EINVAL, 1 },
+	{ "lease revoke: an extra pid", MRLEASE_CMD_LEASE_REVOKE, 0,
+	  { { U64, MRLEASE_A_LEASE_ID, 1 }, { U32, MRLEASE_A_OWNER_PID, 1 } }, -EINVAL, 1 },
+	/* --- missing, out-of-range, absent things */
+	{ "lease revoke: no id", MRLEASE_CMD_LEASE_REVOKE, 0,
+	  { { NONE, 0, 0 } }, -EINVAL, 1 },
+	{ "lease get: no id", MRLEASE_CMD_LEASE_GET, 0,
+	  { { NONE, 0, 0 } }, -EINVAL, 1 },
+	{ "lease get: id 2^64-1", MRLEASE_CMD_LEASE_GET, 0,
+	  { { U64, MRLEASE_A_LEASE_ID, UINT64_MAX } }, -ENOENT, 1 },
+	{ "lease revoke: id 0", MRLEASE_CMD_LEASE_REVOKE, 0,
+	  { { U64, MRLEASE_A_LEASE_ID, 0 } }, -ENOENT, 1 },
+	{ "config set: break timeout 0", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U32, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 0 } }, -ERANGE, 1 },
+	{ "config set: break timeout 3600001", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U32, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 3600001 } }, -ERANGE, 1 },
+	{ "config set: max break timeout 0", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U32, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 0 } }, -ERANGE, 1 },
+	{ "config set: max break timeout 3600001", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U32, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 3600001 } }, -ERANGE, 1 },
+	{ "config set: max leases per ctx 0", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U32, MRLEASE_A_CFG_MAX_LEASES_PER_CTX, 0 } }, -ERANGE, 1 },
+	{ "config set: a good and a bad value (none applied)", MRLEASE_CMD_CONFIG_SET, 0,
+	  { { U32, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 5000 },
+	    { U32, MRLEASE_A_CFG_MAX_LEASES_PER_USER, 0 } }, -ERANGE, 1 },
+};
+
+static void run_bad_case(const struct bad_case *c)
+{
+	static const uint8_t twelve[12];
+	struct msg m;
+	unsigned int i;
+
+	msg_init(&m, 256, family, c->flags, c->cmd);
+	for (i = 0; i < sizeof(c->attrs) / sizeof(c->attrs[0]); i++) {
+		switch (c->attrs[i].kind) {
+		case NONE:
+			break;
+		case U32:
+			put_u32(&m, c->attrs[i].type, (uint32_t)c->attrs[i].val);
+			break;
+		case U64:
+			put_u64(&m, c->attrs[i].type, c->attrs[i].val);
+			break;
+		case BYTES12:
+			put(&m, c->attrs[i].type, twelve, sizeof(twelve));
+			break;
+		case EMPTY:
+			put(&m, c->attrs[i].type, NULL, 0);
+			break;
+		}
+	}
+	expect(c->what, &m, c->want, c->want_extack);
+}
+
 int main(void)
 {
 	struct timeval tv = { .tv_sec = 3 };
 	struct reply before, after;
 	int one = 1, big = 8 << 20;
-	struct msg m;
 	uint8_t twelve[12] = { 0 };
+	struct msg m;
 	char *blob;
 	unsigned int i;
 
@@ -275,109 +381,9 @@ int main(void)
 		return 1;
 	}
 
-	/* --- wrong attribute lengths */
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put_u32(&m, MRLEASE_A_LEASE_ID, 1);
-	expect("lease get: id as u32", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put(&m, MRLEASE_A_LEASE_ID, twelve, sizeof(twelve));
-	expect("lease get: id of 12 bytes", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put(&m, MRLEASE_A_LEASE_ID, NULL, 0);
-	expect("lease get: empty id", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u64(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1000);
-	expect("config set: break timeout as u64", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u64(&m, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 1000);
-	expect("config set: max break timeout as u64", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, NLM_F_DUMP, MRLEASE_CMD_LEASE_GET);
-	put_u64(&m, MRLEASE_A_OWNER_PID, 1);
-	expect("lease dump: pid filter as u64", &m, -EINVAL, 1);
-
-	/* --- unknown attributes and attributes the command does not take */
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put_u64(&m, MRLEASE_A_LEASE_ID, 1);
-	put_u32(&m, MRLEASE_A_MAX + 1, 0);
-	expect("lease get: unknown attribute type MAX + 1", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put_u32(&m, 0x3fff, 0);
-	expect("lease get: unknown attribute type 0x3fff", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put_u64(&m, MRLEASE_A_UNSPEC, 1);
-	expect("lease get: attribute type 0 (UNSPEC)", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put_u32(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1000);
-	expect("lease get: a config attribute", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_STATS_GET);
-	put_u64(&m, MRLEASE_A_LEASE_ID, 1);
-	expect("stats get: any attribute", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_GET);
-	put_u32(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 1);
-	expect("config get: any attribute", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, NLM_F_DUMP, MRLEASE_CMD_LEASE_GET);
-	put_u32(&m, MRLEASE_A_BREAKER_PID, 1);
-	expect("lease dump: a notification attribute", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put(&m, MRLEASE_A_STATS_ACK_HIST | NLA_F_NESTED, NULL, 0);
-	expect("config set: a nest it does not take", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_REVOKE);
-	put_u64(&m, MRLEASE_A_LEASE_ID, 1);
-	put_u32(&m, MRLEASE_A_OWNER_PID, 1);
-	expect("lease revoke: an extra pid", &m, -EINVAL, 1);
-
-	/* --- missing, out-of-range, absent things */
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_REVOKE);
-	expect("lease revoke: no id", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	expect("lease get: no id", &m, -EINVAL, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
-	put_u64(&m, MRLEASE_A_LEASE_ID, UINT64_MAX);
-	expect("lease get: id 2^64-1", &m, -ENOENT, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_REVOKE);
-	put_u64(&m, MRLEASE_A_LEASE_ID, 0);
-	expect("lease revoke: id 0", &m, -ENOENT, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u32(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 0);
-	expect("config set: break timeout 0", &m, -ERANGE, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u32(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 3600001);
-	expect("config set: break timeout 3600001", &m, -ERANGE, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u32(&m, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 0);
-	expect("config set: max break timeout 0", &m, -ERANGE, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u32(&m, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, 3600001);
-	expect("config set: max break timeout 3600001", &m, -ERANGE, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u32(&m, MRLEASE_A_CFG_MAX_LEASES_PER_CTX, 0);
-	expect("config set: max leases per ctx 0", &m, -ERANGE, 1);
-
-	msg_init(&m, 256, family, 0, MRLEASE_CMD_CONFIG_SET);
-	put_u32(&m, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 5000);
-	put_u32(&m, MRLEASE_A_CFG_MAX_LEASES_PER_USER, 0);
-	expect("config set: a good and a bad value (none applied)", &m, -ERANGE, 1);
+	/* Wrong lengths, unknown or misplaced attributes, missing, out-of-range or absent things. */
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		run_bad_case(&bad_cases[i]);
 
 	/* --- broken framing */
 	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
