@@ -294,8 +294,8 @@ static int mrl_lease_publish_pins(struct mrl_pins *pins, void *arg)
  * No filesystem lock is held across the pinning: a fault may wait on user
  * space (userfaultfd, FUSE) for as long as it likes, and a lock held
  * meanwhile would hang every truncate, chmod and write of the file.  Only
- * our own mmap_lock is, while pins that never fault are taken and
- * published (mrl_pins_get()).
+ * our own mmap_lock is, for a range that maps an fsdax file, while pins
+ * that never fault are taken and published (mrl_pins_get()).
  */
 int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
@@ -327,7 +327,8 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		mrl_race_window("arm: checked, not pinned", false);
 		if (!ret && pin)
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
-					   gup_flags, &files,
+					   gup_flags,
+					   mrl_lease_spans_fsdax(lease), &files,
 					   mrl_lease_publish_pins, lease);
 		mrl_files_put(&files);
 		mrl_race_window("arm: pinned, not armed", false);

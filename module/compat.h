@@ -195,11 +195,11 @@ static inline long mrl_compat_pin_locked(unsigned long start,
 }
 
 /*
- * Pin what is mapped and never fault, the mmap_lock held for read: 0 or
- * -EFAULT where a fault would be needed.  FOLL_NOFAULT (5.16) keeps the
- * slow path (FOLL_LONGTERM migration, the zero page); before it, the
- * lockless walk alone, which refuses special mappings such as the zero
- * page: there the last try (@last) pins as GUP always did, faulting.
+ * Pin what is mapped and never fault: 0 or -EFAULT where a fault would be
+ * needed.  FOLL_NOFAULT (5.16) keeps the slow path (FOLL_LONGTERM
+ * migration, the zero page); before it, the lockless walk alone, which
+ * refuses special mappings such as the zero page: there the last try
+ * (@last) pins as GUP always did, faulting.
  */
 static inline long mrl_compat_pin_nofault(unsigned long start,
 					  unsigned long nr,
@@ -207,14 +207,32 @@ static inline long mrl_compat_pin_nofault(unsigned long start,
 					  struct page **pages, bool last)
 {
 #if defined(MRL_COMPAT_HAVE_FOLL_NOFAULT)
-	return mrl_compat_pin_locked(start, nr, gup_flags | FOLL_NOFAULT,
-				     pages);
+	return pin_user_pages_fast(start, nr, gup_flags | FOLL_NOFAULT, pages);
 #elif defined(MRL_COMPAT_HAVE_PIN_USER_PAGES_FAST_ONLY)
 	if (last)
-		return mrl_compat_pin_locked(start, nr, gup_flags, pages);
+		return pin_user_pages_fast(start, nr, gup_flags, pages);
 	return pin_user_pages_fast_only(start, nr, gup_flags, pages);
 #else
 #error "neither FOLL_NOFAULT nor pin_user_pages_fast_only()"
+#endif
+}
+
+/*
+ * The same with the mmap_lock held for read, and never a fault whatever
+ * the round: a fault may wait on a page lock, uninterruptibly, with the
+ * lock held.  Before FOLL_NOFAULT the lockless walk alone, so a range with
+ * a never-written read-only page (the zero page) cannot be pinned so.
+ */
+static inline long mrl_compat_pin_nofault_locked(unsigned long start,
+						 unsigned long nr,
+						 unsigned int gup_flags,
+						 struct page **pages)
+{
+#if defined(MRL_COMPAT_HAVE_FOLL_NOFAULT)
+	return mrl_compat_pin_locked(start, nr, gup_flags | FOLL_NOFAULT,
+				     pages);
+#else
+	return pin_user_pages_fast_only(start, nr, gup_flags, pages);
 #endif
 }
 

@@ -110,6 +110,7 @@ struct mrl_pins {
 	unsigned long nr;
 	bool dirty;			/* the device may have written them */
 	bool dax;			/* some not unpinned yet are DAX pages */
+	unsigned long dax_first, dax_end; /* ... all in [first, end) */
 	unsigned long zero;		/* of them, shared zero pages */
 	struct work_struct put_work;	/* mrl_pins_put_deferred() */
 	struct page *pages[];		/* NULL once unpinned (DAX first) */
@@ -280,7 +281,7 @@ extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
 
 /* pin.c */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned int gup_flags, struct mrl_files *files,
+		 unsigned int gup_flags, bool fsdax, struct mrl_files *files,
 		 int (*publish)(struct mrl_pins *pins, void *arg), void *arg);
 int mrl_files_add(struct mrl_files *files, struct file *file);
 void mrl_files_finish(struct mrl_files *files);

@@ -149,10 +149,15 @@ static int mrl_pins_check_batch(struct mrl_pins *pins, unsigned long from,
 	for (i = from; i < to; i++) {
 		struct page *page = pins->pages[i];
 
-		if (mrl_page_is_zero(page))
+		if (mrl_page_is_zero(page)) {
 			zero++;
-		else if (is_zone_device_page(page))
+		} else if (is_zone_device_page(page)) {
+			/* Where mrl_pins_unpin_dax() has to look. */
+			if (!pins->dax || i < pins->dax_first)
+				pins->dax_first = i;
+			pins->dax_end = max(pins->dax_end, i + 1);
 			pins->dax = true;
+		}
 		/*
 		 * A DAX page shared by reflinked files (marked like an
 		 * anonymous one): a truncate of the other file would wait for
@@ -261,17 +266,22 @@ static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
  * FOLL_WRITE and FOLL_LONGTERM as the caller decided from the VMAs.  On
  * success @publish has made the pins the lease's (they own the memlock
  * charge and the references in @files, which is emptied) and they are no
- * longer ours to touch; on failure @files stays the caller's.
+ * longer ours to touch.  On failure @files stays the caller's, except when
+ * @publish refused the pins: then the references went with them and
+ * @files is empty.
  *
- * The pins are taken without faulting and handed to @publish with the
- * mmap_lock still held (read).  Filesystems wait for busy DAX pages only
- * while the file is mapped: were it dropped in between, another thread's
- * munmap of the range could find no pins to let go of, return, and let a
- * truncate free blocks that are still pinned (a WARN in
+ * The pins are taken without faulting and handed to @publish.  For a range
+ * that maps an fsdax file (@fsdax) the mmap_lock is held (read) from before
+ * the pinning until they are published: filesystems wait for busy DAX pages
+ * only while the file is mapped, and were it dropped in between, another
+ * thread's munmap of the range could find no pins to let go of, return, and
+ * let a truncate free blocks that are still pinned (a WARN in
  * dax_disassociate_entry(), a page given to another file).  Holding it,
- * that munmap waits and finds the pins published.  @publish may refuse
- * them (-EAGAIN): they go at once.  Only our own mm's lock is held, and
- * nothing here faults or waits on user space.
+ * that munmap waits and finds the pins published.  Only our own mm's lock
+ * is held then, and nothing faults (mrl_compat_pin_nofault_locked()).  A
+ * range that maps no fsdax file is pinned without it; should a DAX page
+ * show up in it all the same (the range changed), its pins go at once.
+ * @publish may refuse the pins (-EAGAIN): they go at once too.
  *
  * Where a page must be faulted in, every pin taken so far goes first and
  * the rest of the range is faulted in holding nothing (mrl_fault_in());
@@ -279,7 +289,7 @@ static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
  * keeps changing.
  */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned int gup_flags, struct mrl_files *files,
+		 unsigned int gup_flags, bool fsdax, struct mrl_files *files,
 		 int (*publish)(struct mrl_pins *pins, void *arg), void *arg)
 {
 	unsigned long nr = (end - start) >> PAGE_SHIFT;
@@ -302,10 +312,12 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	kref_init(&pins->ref);
 	pins->dirty = gup_flags & FOLL_WRITE;
 	pins->dax = false;
+	pins->dax_first = 0;
+	pins->dax_end = 0;
 	pins->zero = 0;
 
 	for (round = 0; ; round++) {
-		if (mmap_read_lock_killable(mm)) {
+		if (fsdax && mmap_read_lock_killable(mm)) {
 			ret = -EINTR;
 			goto free_pins;
 		}
@@ -316,15 +328,23 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 				ret = -EINTR;
 				goto unpin;
 			}
-			ret = mrl_compat_pin_nofault(start + (done << PAGE_SHIFT),
-						     batch, gup_flags,
-						     pins->pages + done,
-						     round == MRL_PIN_ROUNDS);
+			if (fsdax)
+				ret = mrl_compat_pin_nofault_locked(start +
+						(done << PAGE_SHIFT), batch,
+						gup_flags, pins->pages + done);
+			else
+				ret = mrl_compat_pin_nofault(start +
+						(done << PAGE_SHIFT), batch,
+						gup_flags, pins->pages + done,
+						round == MRL_PIN_ROUNDS);
 			if (ret <= 0)
 				break;
 			done += ret;
 			/* Before the next batch: see mrl_pins_check_batch(). */
 			ret = mrl_pins_check_batch(pins, done - ret, done);
+			/* An fsdax file mapped since the range was checked. */
+			if (!ret && !fsdax && pins->dax)
+				ret = -EAGAIN;
 			if (ret)
 				goto unpin;
 			cond_resched();
@@ -336,7 +356,10 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		/* A fault is needed: let go of everything first. */
 		unpin_user_pages(pins->pages, done);
 		mrl_pins_uncount_zero(pins);
-		mmap_read_unlock(mm);
+		pins->dax = false;
+		pins->dax_end = 0;
+		if (fsdax)
+			mmap_read_unlock(mm);
 		if (round == MRL_PIN_ROUNDS) {
 			ret = -EAGAIN;
 			goto free_pins;
@@ -358,18 +381,21 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	if (ret) {
 		/* Before our mapping may go: the rest may sleep. */
 		mrl_pins_unpin_dax(pins);
-		mmap_read_unlock(mm);
+		if (fsdax)
+			mmap_read_unlock(mm);
 		mrl_pins_put(pins);
 		return ret;
 	}
-	mmap_read_unlock(mm);
+	if (fsdax)
+		mmap_read_unlock(mm);
 	return 0;
 
 unpin:
 	if (done)
 		unpin_user_pages(pins->pages, done);
 	mrl_pins_uncount_zero(pins);
-	mmap_read_unlock(mm);
+	if (fsdax)
+		mmap_read_unlock(mm);
 free_pins:
 	kvfree(pins);
 uncharge:
@@ -414,7 +440,8 @@ void mrl_pins_unpin_dax(struct mrl_pins *pins)
 
 	if (!pins->dax)
 		return;
-	for (i = 0; i < pins->nr; i++) {
+	/* Only where DAX pages are: this runs under a spinlock. */
+	for (i = pins->dax_first; i < pins->dax_end; i++) {
 		struct page *page = pins->pages[i];
 
 		if (page && is_zone_device_page(page)) {
