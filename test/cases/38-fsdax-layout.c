@@ -16,33 +16,28 @@
 #define LEASE_LEN	(1 * MiB)
 #define WRITE_OFF	(3 * MiB)
 
+struct write_args {
+	int fd;
+	size_t off;
+};
+
+static int write_page(const void *arg)
+{
+	const struct write_args *w = arg;
+	static char page[4096];
+
+	memset(page, 0x38, sizeof(page));
+	if (pwrite(w->fd, page, sizeof(page), (off_t)w->off) == sizeof(page))
+		return 0;
+	return errno ? errno : EIO;
+}
+
 /* A child that pwrite()s one page at @off and reports like a breaker. */
 static void writer_start(struct breaker *b, int fd, size_t off)
 {
-	int go[2], done[2];
+	struct write_args w = { .fd = fd, .off = off };
 
-	t_pipe(go);
-	t_pipe(done);
-	b->pid = t_fork();
-	if (b->pid == 0) {
-		struct breaker_report rep = { 0 };
-		static char page[4096];
-		char c;
-
-		prctl(PR_SET_NAME, "mrl-writer");
-		memset(page, 0x38, sizeof(page));
-		if (read(go[0], &c, 1) != 1)
-			_exit(0);
-		rep.start_ns = t_now_ns();
-		rep.err = pwrite(fd, page, sizeof(page), (off_t)off) == sizeof(page) ? 0 : errno ? errno : EIO;
-		rep.end_ns = t_now_ns();
-		t_write_full(done[1], &rep, sizeof(rep));
-		_exit(rep.err ? 1 : 0);
-	}
-	close(go[0]);
-	close(done[1]);
-	b->go = go[1];
-	b->done = done[0];
+	breaker_fork(b, "mrl-writer", write_page, &w);
 }
 
 int main(void)
