@@ -44,7 +44,7 @@ cp -a "$REPO_ROOT/uapi" "$build/src/uapi"
 mkdir -p "$build/src/module"
 (cd "$REPO_ROOT/module" && git ls-files -co --exclude-standard . | grep -v -e '\.o$' -e '\.ko$' -e '\.mod' |
 	cpio -pdm --quiet "$build/src/module") || fatal "copying module/ failed"
-make -C "$build/src/module" -j"$(nproc)" KDIR="$kdir" >&2 || fatal "building module/ against $rel failed"
+make -C "$build/src/module" -j"$(nproc)" KDIR="$kdir" MRLEASE_WERROR=1 >&2 || fatal "building module/ against $rel failed"
 
 make -C "$REPO_ROOT/test" -j"$(nproc)" tests >&2 || fatal "building the tests failed"
 

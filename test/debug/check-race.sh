@@ -106,7 +106,7 @@ else
 			fatal "$patch_file does not apply to $src (see the header of $0 to redo it)"
 		log "applied $patch_file to the copy of $src"
 	fi
-	kernel_make "$rel" -C "$build/src/module" -j"$(nproc)" KDIR="$kdir" MRLEASE_RACE_WINDOWS=1 >&2 ||
+	kernel_make "$rel" -C "$build/src/module" -j"$(nproc)" KDIR="$kdir" MRLEASE_RACE_WINDOWS=1 MRLEASE_WERROR=1 >&2 ||
 		fatal "building $src with MRLEASE_RACE_WINDOWS=1 against $rel failed"
 	ko=$build/src/module/mrlease.ko
 fi

@@ -42,7 +42,7 @@ build_copy() {
 	mkdir -p "$dir"
 	tar -C "$REPO_ROOT" -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers module uapi | tar -C "$dir" -xf -
-	(cd "$dir/module" && kernel_make "$rel" -j"$(nproc)" -C "$dir/module" KDIR="$(kernel_kdir "$rel")")
+	(cd "$dir/module" && kernel_make "$rel" -j"$(nproc)" -C "$dir/module" KDIR="$(kernel_kdir "$rel")" MRLEASE_WERROR=1)
 }
 
 total_p=0 total_f=0 total_s=0 rows=()

@@ -42,7 +42,7 @@ run_sparse() {
 	need_pkgs sparse
 	kdir=$("$RIG_DIR/kernel.sh" --kdir)
 	log "sparse (C=2) module/"
-	make -s -C "$REPO_ROOT/module" KDIR="$kdir" sparse 2>&1 | tee /dev/stderr | { ! grep -q 'warning:\|error:'; }
+	make -s -C "$REPO_ROOT/module" KDIR="$kdir" MRLEASE_WERROR=1 sparse 2>&1 | tee /dev/stderr | { ! grep -q 'warning:\|error:'; }
 }
 
 case ${1:-all} in

@@ -72,7 +72,7 @@ log "kernel $rel (KDIR=$kdir)"
 if [ -z "$module" ] && [ $no_module -eq 0 ]; then
 	if [ -d "$REPO_ROOT/module" ]; then
 		# kernel_make: in the kernel's build chroot if its compiler is not the host's (5.10, 7.x).
-		kernel_make "$rel" -C "$REPO_ROOT/module" -j"$(nproc)" KDIR="$kdir" >&2 || fatal "building module/ failed"
+		kernel_make "$rel" -C "$REPO_ROOT/module" -j"$(nproc)" KDIR="$kdir" MRLEASE_WERROR=1 >&2 || fatal "building module/ failed"
 		module=$REPO_ROOT/module/mrlease.ko
 		[ -f "$module" ] || fatal "module/ built no mrlease.ko"
 	else
