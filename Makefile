@@ -35,7 +35,7 @@ install: lib tools
 
 dkms-install:
 	install -d $(DKMSDIR)/module/compat $(DKMSDIR)/uapi/linux
-	install -m 0644 dkms.conf $(DKMSDIR)/
+	install -m 0644 dkms.conf VERSION $(DKMSDIR)/
 	install -m 0644 module/Kbuild module/Makefile module/*.h \
 		$(filter-out %.mod.c,$(wildcard module/*.c)) $(DKMSDIR)/module/
 	install -m 0644 module/compat/Kbuild.include module/compat/*.c $(DKMSDIR)/module/compat/

@@ -94,3 +94,4 @@ module_exit(mrl_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Leases that detect RDMA memory-region decoherence");
 MODULE_AUTHOR("mrlease developers");
+MODULE_VERSION(MRLEASE_VERSION);

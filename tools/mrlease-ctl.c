@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mrlease-ctl.h"
 
@@ -159,6 +160,25 @@ static const struct cmd objects[] = {
 	{ NULL, NULL },
 };
 
+/* The tool's version, and the loaded module's (its MODULE_VERSION). */
+static void print_version(void)
+{
+	char mod[64] = "not loaded";
+	FILE *f = fopen("/sys/module/mrlease/version", "r");
+
+	if (f) {
+		if (!fgets(mod, sizeof(mod), f))
+			snprintf(mod, sizeof(mod), "unknown");
+		mod[strcspn(mod, "\n")] = '\0';
+		fclose(f);
+	} else if (!access("/sys/module/mrlease", F_OK)) {
+		snprintf(mod, sizeof(mod), "unknown (built without a version)");
+	}
+	printf("%s %s (uAPI %d, generic netlink family \"%s\" version %d)\n",
+	       prog, MRLEASE_CTL_VERSION, MRLEASE_API, MRLEASE_GENL_NAME, MRLEASE_GENL_VERSION);
+	printf("module %s\n", mod);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -192,9 +212,7 @@ int main(int argc, char **argv)
 			pretty = true;
 			break;
 		case 'V':
-			printf("%s %s (uAPI %d, generic netlink family \"%s\" version %d)\n",
-			       prog, MRLEASE_CTL_VERSION, MRLEASE_API, MRLEASE_GENL_NAME,
-			       MRLEASE_GENL_VERSION);
+			print_version();
 			return EXIT_OK;
 		case 'h':
 			help_main(stdout);

@@ -9,6 +9,9 @@
 
 run 0 "$CTL" -V
 [[ $OUT == "mrlease-ctl "* ]] || fail "-V printed '$OUT'"
+# One version number: the loaded module's (MODULE_VERSION) is the tool's.
+tool_version=$(sed -n '1s/^mrlease-ctl \([^ ]*\) .*/\1/p' <<<"$OUT")
+[[ $(sed -n 2p <<<"$OUT") == "module $tool_version" ]] || fail "-V: module version is not the tool's: '$OUT'"
 for obj in "" lease stats config monitor hold; do
 	run 0 "$CTL" $obj help
 	[[ $OUT == *Usage:* ]] || fail "'$obj help' printed no usage"

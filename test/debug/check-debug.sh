@@ -41,6 +41,7 @@ build=$REPO_ROOT/test/build/debug
 mkdir -p "$build/src"
 rm -rf "$build/src/module" "$build/src/uapi"
 cp -a "$REPO_ROOT/uapi" "$build/src/uapi"
+cp "$REPO_ROOT/VERSION" "$build/src/VERSION"
 mkdir -p "$build/src/module"
 (cd "$REPO_ROOT/module" && git ls-files -co --exclude-standard . | grep -v -e '\.o$' -e '\.ko$' -e '\.mod' |
 	cpio -pdm --quiet "$build/src/module") || fatal "copying module/ failed"

@@ -99,6 +99,7 @@ else
 	rm -rf "$build/src"
 	mkdir -p "$build/src/module"
 	cp -a "$uapi" "$build/src/uapi"
+	cp "$REPO_ROOT/VERSION" "$build/src/VERSION"
 	(cd "$src" && find . -type f \( -name '*.[ch]' -o -name Kbuild -o -name Kbuild.include -o -name Makefile \) \
 		! -name '*.mod.c' | cpio -pdm --quiet "$build/src/module") || fatal "copying $src failed"
 	if [ -n "$patch_file" ]; then

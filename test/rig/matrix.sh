@@ -41,7 +41,8 @@ build_copy() {
 	local rel=$1 dir=$2
 	mkdir -p "$dir"
 	tar -C "$REPO_ROOT" -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' \
-		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers module uapi | tar -C "$dir" -xf -
+		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers module uapi VERSION |
+		tar -C "$dir" -xf -
 	(cd "$dir/module" && kernel_make "$rel" -j"$(nproc)" -C "$dir/module" KDIR="$(kernel_kdir "$rel")" MRLEASE_WERROR=1)
 }
 

@@ -5,6 +5,7 @@
 #  - lib: the public headers compile alone (C99/C11/GNU17, C++11/C++17), the exported symbols match the
 #    version script, every uapi value has a name, every exported function has a groff-clean man page;
 #  - tools: mrlease-ctl builds with -Werror, and its --help and -V work without the module;
+#  - one version number (VERSION) in dkms.conf, the .pc files and mrlease-ctl -V;
 #  - the suite's programs, the demo and the benchmark build (-Werror) into test/build, where the VM lanes
 #    find them: a uapi change that breaks one fails here, not after a boot;
 #  - module: checkpatch --strict and sparse (test/rig/style.sh; the rig's 6.1 headers, fetched once).
@@ -38,9 +39,20 @@ ctl_help() {
 		done
 }
 
+# dkms.conf must carry VERSION (DKMS reads it as text); the module, the .pc files and mrlease-ctl read VERSION.
+one_version() {
+	local v d
+	v=$(cat VERSION)
+	d=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	[ "$v" = "$d" ] || { echo "VERSION is $v, dkms.conf says $d"; return 1; }
+	grep -qx "Version: $v" build/lib/libmrlease.pc || { echo "libmrlease.pc is not $v"; return 1; }
+	build/tools/mrlease-ctl -V | grep -q "^mrlease-ctl $v " || { echo "mrlease-ctl -V is not $v"; return 1; }
+}
+
 step "lib: headers, symbols, names, man pages" make --no-print-directory -C lib check
 step "tools: mrlease-ctl builds" make --no-print-directory -C tools
 step "tools: mrlease-ctl --help, -V, each command's --help" ctl_help
+step "one version number: VERSION, dkms.conf, the .pc files, mrlease-ctl -V" one_version
 step "tests: the suite's programs, demo and bench build" make --no-print-directory -C test all -j"$(nproc)"
 step "module: checkpatch --strict, sparse" test/rig/style.sh
 echo "$passed passed, $failed failed"
