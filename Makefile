@@ -15,7 +15,7 @@ KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMSDIR ?= $(DESTDIR)/usr/src/mrlease-$(DKMS_VERSION)
 
-.PHONY: all module lib tools install dkms-install check-quick check check-matrix check-dkms check-debug check-race demo bench \
+.PHONY: all module lib tools install dkms-install deb check-quick check check-matrix check-dkms check-debug check-race demo bench \
 	style clean
 
 all: module lib tools
@@ -37,9 +37,19 @@ dkms-install:
 	install -d $(DKMSDIR)/module/compat $(DKMSDIR)/uapi/linux
 	install -m 0644 dkms.conf VERSION $(DKMSDIR)/
 	install -m 0644 module/Kbuild module/Makefile module/*.h \
-		$(filter-out %.mod.c,$(wildcard module/*.c)) $(DKMSDIR)/module/
+		$(filter-out %.mod.c module/race.c,$(wildcard module/*.c)) $(DKMSDIR)/module/
 	install -m 0644 module/compat/Kbuild.include module/compat/*.c $(DKMSDIR)/module/compat/
 	install -m 0644 uapi/linux/mrlease.h $(DKMSDIR)/uapi/linux/
+
+# Debian packages (debian/): mrlease-dkms, libmrlease1, libmrlease-verbs1, libmrlease-dev, mrlease-tools, built
+# by dpkg-buildpackage from a copy of the tracked files in build/deb/ (the .debs land there), then lintian,
+# which must report no error and no warning. Needs debhelper, dh-dkms, lintian (test/rig/deps.sh installs them).
+DEB_DIR := build/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/mrlease-$(DKMS_VERSION)
+	git ls-files -z | xargs -0 tar -cf - | tar -C $(DEB_DIR)/mrlease-$(DKMS_VERSION) -xf -
+	cd $(DEB_DIR)/mrlease-$(DKMS_VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning --display-info $(DEB_DIR)/mrlease_$(DKMS_VERSION)_*.changes
 
 # No VM, no root, under a minute: library headers/symbols/names/man pages, the CLI and its --help, the test
 # programs, checkpatch and sparse (test/rig/quick.sh). CI runs it first.

@@ -45,6 +45,8 @@ one_version() {
 	v=$(cat VERSION)
 	d=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 	[ "$v" = "$d" ] || { echo "VERSION is $v, dkms.conf says $d"; return 1; }
+	d=$(sed -n '1s/^mrlease (\([^)]*\)).*/\1/p' debian/changelog)
+	[ "$v" = "$d" ] || { echo "VERSION is $v, debian/changelog says $d"; return 1; }
 	grep -qx "Version: $v" build/lib/libmrlease.pc || { echo "libmrlease.pc is not $v"; return 1; }
 	build/tools/mrlease-ctl -V | grep -q "^mrlease-ctl $v " || { echo "mrlease-ctl -V is not $v"; return 1; }
 }
@@ -52,7 +54,7 @@ one_version() {
 step "lib: headers, symbols, names, man pages" make --no-print-directory -C lib check
 step "tools: mrlease-ctl builds" make --no-print-directory -C tools
 step "tools: mrlease-ctl --help, -V, each command's --help" ctl_help
-step "one version number: VERSION, dkms.conf, the .pc files, mrlease-ctl -V" one_version
+step "one version number: VERSION, dkms.conf, debian/changelog, the .pc files, mrlease-ctl -V" one_version
 step "tests: the suite's programs, demo and bench build" make --no-print-directory -C test all -j"$(nproc)"
 step "module: checkpatch --strict, sparse" test/rig/style.sh
 echo "$passed passed, $failed failed"
