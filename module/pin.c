@@ -209,6 +209,40 @@ static struct file *mrl_fsdax_file_at(struct mm_struct *mm, unsigned long addr,
 }
 
 /*
+ * Fault the page at @addr in as a pin of it would.  A long-term pin
+ * (anonymous and shmem ranges only) is taken and dropped, so that what it
+ * needs (a private copy of the shared zero page on newer kernels) is done;
+ * such a pin refuses fsdax pages before it takes any reference.  Any other
+ * range is faulted in without taking a page reference at all
+ * (fixup_user_fault()): a reference to a DAX page that another thread
+ * mapped over the range meanwhile, held while a third unmaps and truncates
+ * the file, would be a page the filesystem frees while it is busy.
+ */
+static int mrl_fault_in_page(struct mm_struct *mm, unsigned long addr,
+			     unsigned int gup_flags)
+{
+	bool unlocked = false;
+	struct page *page;
+	int ret;
+
+	if (gup_flags & FOLL_LONGTERM) {
+		ret = pin_user_pages_fast(addr, 1, gup_flags, &page);
+		if (ret != 1)
+			return ret < 0 ? ret : -EFAULT;
+		unpin_user_page(page);
+		return 0;
+	}
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	/* Drops the lock to wait (killably), and takes it back. */
+	ret = fixup_user_fault(mm, addr,
+			       (gup_flags & FOLL_WRITE) ? FAULT_FLAG_WRITE : 0,
+			       &unlocked);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
  * Fault [start, end) in, one page at a time, each pinned as the lease will
  * pin it (so that what the pin needs, such as a private copy of the shared
  * zero page for a long-term pin on newer kernels, is done here) and unpinned
@@ -236,19 +270,13 @@ static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
 			return -EAGAIN;
 		}
 		for (; addr < seg_end; addr += PAGE_SIZE) {
-			struct page *page;
-
 			if (fatal_signal_pending(current)) {
 				ret = -EINTR;
 				break;
 			}
-			ret = pin_user_pages_fast(addr, 1, gup_flags, &page);
-			if (ret != 1) {
-				ret = ret < 0 ? ret : -EFAULT;
+			ret = mrl_fault_in_page(mm, addr, gup_flags);
+			if (ret)
 				break;
-			}
-			unpin_user_page(page);
-			ret = 0;
 			cond_resched();
 		}
 		if (file) {
