@@ -109,8 +109,8 @@ struct mrl_pins {
 	struct mrl_files files;		/* held until the pins go */
 	unsigned long nr;
 	bool dirty;			/* the device may have written them */
-	bool dax;			/* some not unpinned yet are DAX pages */
-	unsigned long dax_first, dax_end; /* ... all in [first, end) */
+	/* The DAX pages not unpinned yet are in [dax_first, dax_end); 0: none */
+	unsigned long dax_first, dax_end;
 	unsigned long zero;		/* of them, shared zero pages */
 	struct work_struct put_work;	/* mrl_pins_put_deferred() */
 	struct page *pages[];		/* NULL once unpinned (DAX first) */

@@ -153,10 +153,9 @@ static int mrl_pins_check_batch(struct mrl_pins *pins, unsigned long from,
 			zero++;
 		} else if (is_zone_device_page(page)) {
 			/* Where mrl_pins_unpin_dax() has to look. */
-			if (!pins->dax || i < pins->dax_first)
+			if (!pins->dax_end || i < pins->dax_first)
 				pins->dax_first = i;
 			pins->dax_end = max(pins->dax_end, i + 1);
-			pins->dax = true;
 		}
 		/*
 		 * A DAX page shared by reflinked files (marked like an
@@ -243,11 +242,9 @@ static int mrl_fault_in_page(struct mm_struct *mm, unsigned long addr,
 }
 
 /*
- * Fault [start, end) in, one page at a time, each pinned as the lease will
- * pin it (so that what the pin needs, such as a private copy of the shared
- * zero page for a long-term pin on newer kernels, is done here) and unpinned
- * at once: nothing is held while a fault waits on user space (userfaultfd,
- * FUSE), which may be for ever.  DAX faults are different: a truncate or
+ * Fault [start, end) in, one page at a time (mrl_fault_in_page()): nothing
+ * is held while a fault waits on user space (userfaultfd, FUSE), which may
+ * be for ever.  DAX faults are different: a truncate or
  * punch lets faults in while it waits for busy pages, and from 6.15 a page
  * mapped again then keeps it waiting until that mapping goes.  So pages of
  * an fsdax file are faulted in only while no such change holds the file
@@ -339,7 +336,6 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	}
 	kref_init(&pins->ref);
 	pins->dirty = gup_flags & FOLL_WRITE;
-	pins->dax = false;
 	pins->dax_first = 0;
 	pins->dax_end = 0;
 	pins->zero = 0;
@@ -351,27 +347,28 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		}
 		while (done < nr) {
 			unsigned long batch = min(nr - done, MRL_PIN_BATCH);
+			unsigned long addr = start + (done << PAGE_SHIFT);
+			struct page **pages = pins->pages + done;
 
 			if (fatal_signal_pending(current)) {
 				ret = -EINTR;
 				goto unpin;
 			}
 			if (fsdax)
-				ret = mrl_compat_pin_nofault_locked(start +
-						(done << PAGE_SHIFT), batch,
-						gup_flags, pins->pages + done);
+				ret = mrl_compat_pin_nofault_locked(addr, batch,
+								    gup_flags,
+								    pages);
 			else
-				ret = mrl_compat_pin_nofault(start +
-						(done << PAGE_SHIFT), batch,
-						gup_flags, pins->pages + done,
-						round == MRL_PIN_ROUNDS);
+				ret = mrl_compat_pin_nofault(addr, batch,
+							     gup_flags, pages,
+							     round == MRL_PIN_ROUNDS);
 			if (ret <= 0)
 				break;
 			done += ret;
 			/* Before the next batch: see mrl_pins_check_batch(). */
 			ret = mrl_pins_check_batch(pins, done - ret, done);
 			/* An fsdax file mapped since the range was checked. */
-			if (!ret && !fsdax && pins->dax)
+			if (!ret && !fsdax && pins->dax_end)
 				ret = -EAGAIN;
 			if (ret)
 				goto unpin;
@@ -384,7 +381,6 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		/* A fault is needed: let go of everything first. */
 		unpin_user_pages(pins->pages, done);
 		mrl_pins_uncount_zero(pins);
-		pins->dax = false;
 		pins->dax_end = 0;
 		if (fsdax)
 			mmap_read_unlock(mm);
@@ -466,8 +462,6 @@ void mrl_pins_unpin_dax(struct mrl_pins *pins)
 {
 	unsigned long i;
 
-	if (!pins->dax)
-		return;
 	/* Only where DAX pages are: this runs under a spinlock. */
 	for (i = pins->dax_first; i < pins->dax_end; i++) {
 		struct page *page = pins->pages[i];
@@ -477,7 +471,7 @@ void mrl_pins_unpin_dax(struct mrl_pins *pins)
 			pins->pages[i] = NULL;
 		}
 	}
-	pins->dax = false;
+	pins->dax_end = 0;
 }
 
 /* Unpin the rest, in runs; may sleep on a page lock when dirty. */
