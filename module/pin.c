@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -548,18 +549,35 @@ void mrl_pins_uninit(void)
 	destroy_workqueue(mrl_unpin_wq);
 }
 
+/* How long a page-table check tries for the mm's lock before it gives up. */
+#define MRL_CHECK_LOCK_TRIES	50
+#define MRL_CHECK_LOCK_WAIT_US	2000
+
 /*
  * Do the page tables of the current mm (a kthread_use_mm() one) still map
  * the pinned pages at @start?  Looks only, never faults (a fault could
  * allocate, or wait on user space): a page that is no longer mapped counts
  * as changed.
+ *
+ * The look takes a reference to each page for an instant, DAX pages too:
+ * the mm's lock is held meanwhile, so that no munmap can take the file's
+ * last mapping away and let a truncate free a page we still reference.  A
+ * worker must not sleep on a lock a user can keep: tried for ~100 ms, then
+ * the pages count as changed (the lease breaks; never a wrong "same").
  */
 bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start)
 {
 	struct page *pages[MRL_CHECK_BATCH];
+	struct mm_struct *mm = current->mm;
 	unsigned long done = 0;
+	unsigned int tries;
 	bool same = true;
 
+	for (tries = 0; !mmap_read_trylock(mm); tries++) {
+		if (tries == MRL_CHECK_LOCK_TRIES)
+			return false;
+		usleep_range(MRL_CHECK_LOCK_WAIT_US, 2 * MRL_CHECK_LOCK_WAIT_US);
+	}
 	while (same && done < pins->nr) {
 		int batch = min_t(unsigned long, pins->nr - done,
 				  MRL_CHECK_BATCH);
@@ -576,5 +594,6 @@ bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start)
 		}
 		done += batch;
 	}
+	mmap_read_unlock(mm);
 	return same;
 }
