@@ -767,6 +767,24 @@ static u32 mrl_lease_hold(const struct mrl_lease *lease)
 	return lease->may_hold ? MRLEASE_HOLD_WAIT : MRLEASE_HOLD_NOT_OWNER;
 }
 
+static bool mrl_lease_verify_over(struct mrl_lease *lease)
+{
+	bool over;
+
+	spin_lock(&lease->ctx->lock);
+	over = !lease->verify_pending;
+	spin_unlock(&lease->ctx->lock);
+	return over;
+}
+
+/*
+ * How long a query waits for a check of the page tables to decide between
+ * ARMED and BROKEN (mrl_lease_verify_first()); the check itself may try for
+ * the mm's lock for ~100 ms.  Clears a user keeps making can only make the
+ * user's own query give the state as it is after this.
+ */
+#define MRL_QUERY_VERIFY_WAIT	(HZ / 2)
+
 int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 {
 	struct mrl_lease *lease;
@@ -779,6 +797,17 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	if (!lease) {
 		mutex_unlock(&ctx->mutex);
 		return -ENOENT;
+	}
+	/*
+	 * While a check runs the lease is neither surely ARMED nor BROKEN:
+	 * the holder's madvise() that returned before this query must show.
+	 * The lease cannot go while we hold ctx->mutex; the check never
+	 * takes it.
+	 */
+	if (wait_event_killable_timeout(ctx->wait, mrl_lease_verify_over(lease),
+					MRL_QUERY_VERIFY_WAIT) < 0) {
+		mutex_unlock(&ctx->mutex);
+		return -EINTR;
 	}
 	/* Every other field is out: nothing of the caller's stays. */
 	memset(q, 0, sizeof(*q));

@@ -400,7 +400,11 @@ struct mrlease_restore {
  * struct mrlease_query - MRLEASE_IOC_QUERY
  * @id:		in: lease id.
  * @flags:	in: must be 0.
- * @state:	out: MRLEASE_STATE_*.
+ * @state:	out: MRLEASE_STATE_*.  A clear of a pinned range that may
+ *		have left the same pages mapped (a THP split; before Linux
+ *		5.18 the write-back of a DAX page) is checked against the page
+ *		tables first; the query waits up to 500 ms for that check, so
+ *		that a change which returned before the query shows in it.
  * @generation:	out: current generation.
  * @addr:	out: start of the (page-rounded) range.
  * @len:	out: length of the range.
