@@ -233,7 +233,7 @@ void mrl_layout_release_now(struct mrl_layout *layout)
 	spin_lock(&ctx->lock);
 	layout->unlock_failed = true;
 	spin_unlock(&ctx->lock);
-	schedule_work(&layout->release_work);
+	queue_work(mrl_wq, &layout->release_work);
 }
 
 /*
@@ -259,7 +259,7 @@ void mrl_layout_settle(struct mrl_layout *layout)
 	lockdep_assert_held(&layout->ctx->lock);
 	if (layout->state == MRLEASE_LAYOUT_BROKEN &&
 	    !mrl_layout_awaits_ack(layout))
-		schedule_work(&layout->release_work);
+		queue_work(mrl_wq, &layout->release_work);
 }
 
 /*
@@ -360,7 +360,7 @@ static void mrl_layout_put(struct mrl_layout *layout)
 	spin_lock(&ctx->lock);
 	layout->unused = true;
 	spin_unlock(&ctx->lock);
-	queue_work(system_wq, &layout->release_work);
+	queue_work(mrl_wq, &layout->release_work);
 	flush_work(&layout->release_work);
 	fput(layout->file);
 	kfree(layout);

@@ -265,11 +265,11 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 		mrl_lease_drop_pins(lease, sync);
 	}
 	/* Every broken lease is revoked if its ack does not come in time. */
-	mod_delayed_work(system_wq, &lease->timeout_work,
+	mod_delayed_work(mrl_wq, &lease->timeout_work,
 			 msecs_to_jiffies(mrl_lease_timeout_ms(lease)));
 	mrl_event_queue(ctx, lease);
 	if (mrl_netlink_has_listeners())
-		schedule_work(&lease->ntf_work);
+		queue_work(mrl_wq, &lease->ntf_work);
 }
 
 /* A check of the page tables is over or moot.  Under ctx->lock. */
@@ -327,7 +327,7 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 	lease->verify_start = start;
 	lease->verify_end = end;
 	lease->verify_breaker = *breaker;
-	schedule_work(&lease->verify_work);
+	queue_work(mrl_wq, &lease->verify_work);
 	return true;
 }
 
@@ -374,7 +374,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 					&lease->verify_breaker, NULL);
 		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
 			/* Cleared again while we looked: look again. */
-			schedule_work(&lease->verify_work);
+			queue_work(mrl_wq, &lease->verify_work);
 			spin_unlock(&ctx->lock);
 			return;
 		}
@@ -903,14 +903,30 @@ void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap)
 }
 
 /* Leases are many and small: a cache of their own spares kmalloc rounding. */
+/*
+ * The work items of leases and their file-layout leases: checks, timeouts,
+ * netlink notifications, file lease releases.  A queue of our own, not the
+ * system one Linux 7 deprecates; unbound, as none needs a particular CPU.
+ */
+struct workqueue_struct *mrl_wq;
+
 int mrl_lease_init(void)
 {
+	mrl_wq = alloc_workqueue("mrlease", WQ_UNBOUND, 0);
+	if (!mrl_wq)
+		return -ENOMEM;
 	mrl_lease_cache = KMEM_CACHE(mrl_lease, SLAB_ACCOUNT);
-	return mrl_lease_cache ? 0 : -ENOMEM;
+	if (!mrl_lease_cache) {
+		destroy_workqueue(mrl_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void mrl_lease_uninit(void)
 {
+	/* Every context is closed; a last file lease release may be queued. */
+	destroy_workqueue(mrl_wq);
 	/* Leases freed after a grace period must be gone first. */
 	rcu_barrier();
 	kmem_cache_destroy(mrl_lease_cache);

@@ -218,6 +218,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease);
 bool mrl_files_changing(const struct mrl_files *files);
 
 /* lease.c */
+extern struct workqueue_struct *mrl_wq;
 int mrl_lease_init(void);
 void mrl_lease_uninit(void);
 int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg);
