@@ -168,6 +168,22 @@ static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
  * pfn_mkclean_range() it write-protects them (MMU_NOTIFY_PROTECTION_PAGE),
  * and a CLEAR of fsdax pages is a real change.
  */
+/*
+ * Since 6.15 a mapping of a DAX page holds a reference to it, and a layout
+ * break waits for the count to reach zero: a fault during the wait keeps it
+ * above (daxwait.c).
+ */
+#ifdef MRL_COMPAT_HAVE_DAX_BREAK_LAYOUT
+#define MRL_COMPAT_DAX_MAPPING_REFS
+#endif
+
+/* Where daxwait.c makes a truncate stuck that way restart its call. */
+#if defined(MRL_COMPAT_DAX_MAPPING_REFS) && !defined(CONFIG_PREEMPT_RT)
+#define MRL_COMPAT_DAX_WAIT_RESTARTS	1
+#else
+#define MRL_COMPAT_DAX_WAIT_RESTARTS	0
+#endif
+
 #ifdef MRL_COMPAT_HAVE_PFN_MKCLEAN_RANGE
 #define MRL_COMPAT_DAX_WRITEBACK_CLEARS	false
 #else

@@ -41,7 +41,7 @@ static struct {
 } mrl_layout_grace[1 << MRL_LAYOUT_GRACE_BITS];
 static DEFINE_SPINLOCK(mrl_layout_grace_lock);
 
-static void mrl_layout_grace_start(const struct inode *inode)
+void mrl_layout_grace_start(const struct inode *inode)
 {
 	u32 slot = hash_ptr(inode, MRL_LAYOUT_GRACE_BITS);
 

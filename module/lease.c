@@ -174,6 +174,7 @@ void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker)
 	else
 		memset(breaker->comm, 0, sizeof(breaker->comm));
 	breaker->self = current->mm == ctx->mm;
+	breaker->unrestartable = current->flags & (PF_KTHREAD | PF_IO_WORKER);
 }
 
 /*
@@ -183,12 +184,18 @@ void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker)
  * file goes away: filesystems wait for busy DAX pages only while the file
  * is mapped, so a pin kept after the unmap would let a truncate free the
  * blocks under it.  For anyone else's only if the holder could take a
- * kernel lease on every file of the range (owner or CAP_LEASE).
+ * kernel lease on every file of the range (owner or CAP_LEASE).  Since
+ * 6.15 never a kernel thread's or an io_uring worker's change of an fsdax
+ * range: its wait could not be restarted should the holder's faults keep
+ * the pages busy (daxwait.c), and would never end.
  */
 static bool mrl_lease_keeps_pins(const struct mrl_lease *lease, u32 reason,
-				 bool self)
+				 const struct mrl_breaker *breaker, bool self)
 {
 	if (reason == MRLEASE_REASON_EXIT)
+		return false;
+	if (MRL_COMPAT_DAX_WAIT_RESTARTS && breaker->unrestartable &&
+	    mrl_lease_spans_fsdax(lease))
 		return false;
 	if (self)
 		return (lease->flags & MRLEASE_REG_WAIT_SELF) &&
@@ -260,7 +267,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	if (self)
 		ev->flags |= MRLEASE_EVENT_F_SELF;
 
-	if (lease->pins && !mrl_lease_keeps_pins(lease, reason, self)) {
+	if (lease->pins && !mrl_lease_keeps_pins(lease, reason, breaker, self)) {
 		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
 		mrl_lease_drop_pins(lease, sync);
 	}

@@ -85,6 +85,7 @@ static void __exit mrl_exit(void)
 	mrl_cdev_uninit();
 	mrl_netlink_uninit();
 	mrl_user_uninit();
+	mrl_dax_wait_uninit();
 	mrl_lease_uninit();
 	mrl_pins_uninit();
 }

@@ -122,6 +122,7 @@ struct mrl_breaker {
 	char comm[TASK_COMM_LEN];
 	bool kthread;
 	bool self;			/* the holder's own mm */
+	bool unrestartable;		/* a kernel thread or io_uring worker */
 };
 
 struct mrl_lease {
@@ -256,6 +257,7 @@ ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 int mrl_layout_attach(struct mrl_lease *lease, struct file *file);
 void mrl_layout_detach(struct mrl_lease *lease);
 void mrl_layout_settle(struct mrl_layout *layout);
+void mrl_layout_grace_start(const struct inode *inode);
 bool mrl_layout_breaking(struct inode *inode);
 bool mrl_layout_guards(const struct mrl_lease *lease);
 void mrl_layout_release_now(struct mrl_layout *layout);
@@ -279,6 +281,19 @@ struct mrl_lease *mrl_registry_next(unsigned long *id);
 
 /* notifier.c */
 extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
+
+/* daxwait.c: DAX pages being unpinned, their files and who changes them */
+#define MRL_DAX_UNPIN_FILES	4
+struct mrl_dax_unpin {
+	unsigned int nr;
+	bool rcu;			/* rcu_read_lock() held since the first */
+	struct inode *inodes[MRL_DAX_UNPIN_FILES];
+	struct task_struct *changers[MRL_DAX_UNPIN_FILES];
+};
+
+void mrl_dax_unpin_note(struct mrl_dax_unpin *u, struct page *page);
+void mrl_dax_unpin_done(struct mrl_dax_unpin *u);
+void mrl_dax_wait_uninit(void);
 
 /* pin.c */
 int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,

@@ -288,6 +288,31 @@ static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
 }
 
 /*
+ * Unpin what is left of the first @nr pages, in runs; may sleep on a page
+ * lock when @dirty.
+ */
+static void mrl_pins_unpin_rest(struct mrl_pins *pins, unsigned long nr,
+				bool dirty)
+{
+	unsigned long i = 0, run;
+
+	while (i < nr) {
+		if (!pins->pages[i]) {
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < nr && pins->pages[i + run]; run++)
+			;
+		if (dirty)
+			unpin_user_pages_dirty_lock(pins->pages + i, run, true);
+		else
+			unpin_user_pages(pins->pages + i, run);
+		i += run;
+		cond_resched();
+	}
+}
+
+/*
  * Pin [start, end) of the current mm, which must be @mm.  @gup_flags carries
  * FOLL_WRITE and FOLL_LONGTERM as the caller decided from the VMAs.  On
  * success @publish has made the pins the lease's (they own the memlock
@@ -380,9 +405,9 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		if (ret < 0 && ret != -EFAULT)
 			goto unpin;
 		/* A fault is needed: let go of everything first. */
-		unpin_user_pages(pins->pages, done);
+		mrl_pins_unpin_dax(pins);
+		mrl_pins_unpin_rest(pins, done, false);
 		mrl_pins_uncount_zero(pins);
-		pins->dax_end = 0;
 		if (fsdax)
 			mmap_read_unlock(mm);
 		if (round == MRL_PIN_ROUNDS) {
@@ -416,8 +441,8 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	return 0;
 
 unpin:
-	if (done)
-		unpin_user_pages(pins->pages, done);
+	mrl_pins_unpin_dax(pins);
+	mrl_pins_unpin_rest(pins, done, false);
 	mrl_pins_uncount_zero(pins);
 	if (fsdax)
 		mmap_read_unlock(mm);
@@ -461,39 +486,24 @@ void mrl_pins_unref(struct mrl_pins *pins)
  */
 void mrl_pins_unpin_dax(struct mrl_pins *pins)
 {
+	struct mrl_dax_unpin u = { 0 };
 	unsigned long i;
 
+	if (!pins->dax_end)
+		return;
 	/* Only where DAX pages are: this runs under a spinlock. */
 	for (i = pins->dax_first; i < pins->dax_end; i++) {
 		struct page *page = pins->pages[i];
 
 		if (page && is_zone_device_page(page)) {
+			mrl_dax_unpin_note(&u, page);
 			unpin_user_page(page);
 			pins->pages[i] = NULL;
 		}
 	}
 	pins->dax_end = 0;
-}
-
-/* Unpin the rest, in runs; may sleep on a page lock when dirty. */
-static void mrl_pins_unpin_rest(struct mrl_pins *pins)
-{
-	unsigned long i = 0, run;
-
-	while (i < pins->nr) {
-		if (!pins->pages[i]) {
-			i++;
-			continue;
-		}
-		for (run = 1; i + run < pins->nr && pins->pages[i + run]; run++)
-			;
-		if (pins->dirty)
-			unpin_user_pages_dirty_lock(pins->pages + i, run, true);
-		else
-			unpin_user_pages(pins->pages + i, run);
-		i += run;
-		cond_resched();
-	}
+	/* A truncate that waited for them may not be woken by the unpin. */
+	mrl_dax_unpin_done(&u);
 }
 
 /*
@@ -506,7 +516,7 @@ void mrl_pins_put(struct mrl_pins *pins)
 	if (!pins)
 		return;
 	mrl_pins_unpin_dax(pins);
-	mrl_pins_unpin_rest(pins);
+	mrl_pins_unpin_rest(pins, pins->nr, pins->dirty);
 	mrl_pins_uncount_zero(pins);
 	atomic64_sub(pins->nr, &pins->mm->pinned_vm);
 	atomic64_sub(pins->nr, &mrl_stats.pinned_pages);
