@@ -175,6 +175,9 @@ static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
  */
 #ifdef MRL_COMPAT_HAVE_DAX_BREAK_LAYOUT
 #define MRL_COMPAT_DAX_MAPPING_REFS
+#define MRL_COMPAT_DAX_MAPPING_REFS_ON	1
+#else
+#define MRL_COMPAT_DAX_MAPPING_REFS_ON	0
 #endif
 
 /* Where daxwait.c makes a truncate stuck that way restart its call. */

@@ -17,15 +17,25 @@
  * it across the wait) is made to leave its wait the way a signal would,
  * task_work_add(TWA_SIGNAL), and restarts the system call: the restart
  * unmaps again with faults kept out and finds no pin.  Nothing reaches user
- * space.  Who holds the lock is read as the kernel's optimistic spinning
- * reads it, under RCU.  Arms then keep off the file for a moment (the
- * layout grace, filelease.c) so that the restarted call goes first.
+ * space.  Who holds the lock is read once the pages are unpinned (a change
+ * that began meanwhile may wait for them too), as the kernel's optimistic
+ * spinning reads it, under RCU, which was taken while the pins held the
+ * inodes (ext4 and xfs free them after a grace period).  Arms then keep off
+ * the file for a moment (the layout grace, filelease.c) so that the
+ * restarted call goes first.
  *
  * The task work's function is the kernel's wakeme_after_rcu(), never ours,
  * and each kick holds a reference to the module until the reaper has seen
  * it done: the module cannot go while a task has yet to run it (rmmod says
- * EBUSY meanwhile), and never frees what a task may still complete.  One
- * kick per task at a time: a task's pending kick already interrupts it.
+ * EBUSY meanwhile, also for as long as a kicked task stays blocked in the
+ * kernel), and never frees what a task may still complete.  One kick per
+ * task at a time (its pending kick interrupts it already), MRL_KICKS_MAX in
+ * all.
+ *
+ * Whoever can pin a page of a file can so make the task changing that file
+ * restart its call, whatever its user: the restart is what a signal would
+ * cause, and the kernel itself repeats it (a FIDEDUPERANGE reports it as
+ * -ERESTARTSYS in its status, as for a signal).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -60,41 +70,49 @@ struct mrl_dax_kick {
 static LIST_HEAD(mrl_kicks);
 static DEFINE_SPINLOCK(mrl_kicks_lock);
 
-static void mrl_dax_kicks_reap(struct work_struct *work);
-static DECLARE_DELAYED_WORK(mrl_kicks_reaper, mrl_dax_kicks_reap);
+static unsigned int mrl_kicks_nr;
+/* Tasks blocked in the kernel with a kick pending, at most (a kick each). */
+#define MRL_KICKS_MAX		1024
+
+static void mrl_dax_kicks_reap_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(mrl_kicks_reaper, mrl_dax_kicks_reap_work);
 #define MRL_KICKS_REAP_DELAY	(HZ / 10)
 
-/* Free the kicks their tasks have run.  The exit cancels this work. */
-static void mrl_dax_kicks_reap(struct work_struct *work)
+/*
+ * Free the kicks their tasks have run; is one for @task still pending?
+ * The caller runs in module code the module's exit waits for.
+ */
+static bool mrl_dax_kicks_reap(const struct task_struct *task)
 {
 	struct mrl_dax_kick *kick, *next;
+	bool pending = false;
+
+	lockdep_assert_held(&mrl_kicks_lock);
+	list_for_each_entry_safe(kick, next, &mrl_kicks, node) {
+		if (!try_wait_for_completion(&kick->done.completion)) {
+			pending |= kick->task == task;
+			continue;
+		}
+		list_del(&kick->node);
+		kfree(kick);
+		mrl_kicks_nr--;
+		module_put(THIS_MODULE);
+	}
+	return pending;
+}
+
+/* The exit cancels this work, so it may drop the last reference. */
+static void mrl_dax_kicks_reap_work(struct work_struct *work)
+{
 	bool left;
 
 	spin_lock(&mrl_kicks_lock);
-	list_for_each_entry_safe(kick, next, &mrl_kicks, node) {
-		if (!try_wait_for_completion(&kick->done.completion))
-			continue;
-		list_del(&kick->node);
-		kfree(kick);
-		module_put(THIS_MODULE);
-	}
-	left = !list_empty(&mrl_kicks);
+	mrl_dax_kicks_reap(NULL);
+	left = mrl_kicks_nr;
 	spin_unlock(&mrl_kicks_lock);
 	if (left)
 		queue_delayed_work(mrl_wq, &mrl_kicks_reaper,
 				   MRL_KICKS_REAP_DELAY);
-}
-
-static bool mrl_dax_kick_pending(const struct task_struct *task)
-{
-	struct mrl_dax_kick *kick;
-
-	lockdep_assert_held(&mrl_kicks_lock);
-	list_for_each_entry(kick, &mrl_kicks, node)
-		if (kick->task == task &&
-		    !completion_done(&kick->done.completion))
-			return true;
-	return false;
 }
 
 /*
@@ -115,7 +133,8 @@ static struct task_struct *mrl_inode_changer(struct inode *inode)
 
 /*
  * Note the file of @page, a DAX page we hold a pin on and are about to
- * unpin: the pin keeps the page in its file and the file's inode alive.
+ * unpin: the pin keeps the page in its file and the file's inode alive,
+ * and the RCU read section taken here keeps the inode once it is unpinned.
  */
 void mrl_dax_unpin_note(struct mrl_dax_unpin *u, struct page *page)
 {
@@ -135,17 +154,17 @@ void mrl_dax_unpin_note(struct mrl_dax_unpin *u, struct page *page)
 	 */
 	if (u->nr == MRL_DAX_UNPIN_FILES)
 		mrl_dax_unpin_done(u);
-	/* Who changes the file is read while the pin holds it: under RCU. */
 	if (!u->rcu) {
 		rcu_read_lock();
 		u->rcu = true;
 	}
-	u->inodes[u->nr] = inode;
-	u->changers[u->nr++] = mrl_inode_changer(inode);
+	u->inodes[u->nr++] = inode;
 }
 
-static void mrl_dax_kick(struct inode *inode, struct task_struct *task)
+/* Under RCU, see mrl_dax_unpin_note(). */
+static void mrl_dax_kick(struct inode *inode)
 {
+	struct task_struct *task = mrl_inode_changer(inode);
 	struct mrl_dax_kick *kick;
 
 	/* Not a kernel thread or an io_uring worker: they cannot restart. */
@@ -153,7 +172,7 @@ static void mrl_dax_kick(struct inode *inode, struct task_struct *task)
 	    (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
 		return;
 	spin_lock(&mrl_kicks_lock);
-	if (mrl_dax_kick_pending(task))
+	if (mrl_dax_kicks_reap(task) || mrl_kicks_nr >= MRL_KICKS_MAX)
 		goto out;
 	kick = kzalloc(sizeof(*kick), GFP_ATOMIC | __GFP_NOWARN);
 	if (!kick)
@@ -168,6 +187,7 @@ static void mrl_dax_kick(struct inode *inode, struct task_struct *task)
 	}
 	__module_get(THIS_MODULE);
 	list_add(&kick->node, &mrl_kicks);
+	mrl_kicks_nr++;
 	queue_delayed_work(mrl_wq, &mrl_kicks_reaper, MRL_KICKS_REAP_DELAY);
 out:
 	spin_unlock(&mrl_kicks_lock);
@@ -181,7 +201,7 @@ void mrl_dax_unpin_done(struct mrl_dax_unpin *u)
 	unsigned int i;
 
 	for (i = 0; i < u->nr; i++)
-		mrl_dax_kick(u->inodes[i], u->changers[i]);
+		mrl_dax_kick(u->inodes[i]);
 	u->nr = 0;
 	if (u->rcu)
 		rcu_read_unlock();

@@ -451,8 +451,19 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 	if (lease->state == MRLEASE_STATE_BROKEN &&
 	    (reason == MRLEASE_REASON_EXIT ||
 	     (reason == MRLEASE_REASON_UNMAP && mrl_lease_spans_fsdax(lease) &&
-	      current->mm == ctx->mm)))
+	      current->mm == ctx->mm))) {
 		mrl_lease_drop_pins(lease, sync);
+		return;
+	}
+	/*
+	 * Nor may they keep a kernel thread's truncate waiting since 6.15
+	 * (see mrl_lease_keeps_pins()): the DAX pins go, the rest stay for
+	 * the ack.
+	 */
+	if (MRL_COMPAT_DAX_WAIT_RESTARTS && lease->state == MRLEASE_STATE_BROKEN &&
+	    lease->pins && reason == MRLEASE_REASON_CLEAR &&
+	    (current->flags & (PF_KTHREAD | PF_IO_WORKER)))
+		mrl_pins_unpin_dax(lease->pins);
 }
 
 /*

@@ -282,13 +282,12 @@ struct mrl_lease *mrl_registry_next(unsigned long *id);
 /* notifier.c */
 extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
 
-/* daxwait.c: DAX pages being unpinned, their files and who changes them */
+/* daxwait.c: the files of DAX pages being unpinned */
 #define MRL_DAX_UNPIN_FILES	4
 struct mrl_dax_unpin {
 	unsigned int nr;
 	bool rcu;			/* rcu_read_lock() held since the first */
 	struct inode *inodes[MRL_DAX_UNPIN_FILES];
-	struct task_struct *changers[MRL_DAX_UNPIN_FILES];
 };
 
 void mrl_dax_unpin_note(struct mrl_dax_unpin *u, struct page *page);

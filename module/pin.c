@@ -138,6 +138,20 @@ static bool mrl_page_is_zero(struct page *page)
 static atomic_long_t mrl_zero_pins;
 
 /*
+ * Before 6.15 a DAX page shared by reflinked files has its ->mapping marked
+ * like an anonymous one's; since, it has none (and a share count).  A page
+ * mapped through a file once has one.
+ */
+static bool mrl_dax_page_shared(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (PageAnon(head))
+		return true;
+	return MRL_COMPAT_DAX_MAPPING_REFS_ON && !READ_ONCE(head->mapping);
+}
+
+/*
  * Look at a batch just pinned, before the next one: count its zero pages
  * against MRL_MAX_ZERO_PINS (-ENOMEM above), note DAX pages, which
  * mrl_pins_unpin_dax() lets go of first, refuse shared DAX pages.
@@ -159,11 +173,11 @@ static int mrl_pins_check_batch(struct mrl_pins *pins, unsigned long from,
 			pins->dax_end = max(pins->dax_end, i + 1);
 		}
 		/*
-		 * A DAX page shared by reflinked files (marked like an
-		 * anonymous one): a truncate of the other file would wait for
-		 * our pin, and no break of ours would tell us.
+		 * A DAX page shared by reflinked files: a truncate of the
+		 * other file would wait for our pin, and no break of ours
+		 * would tell us.
 		 */
-		if (is_zone_device_page(page) && PageAnon(compound_head(page)))
+		if (is_zone_device_page(page) && mrl_dax_page_shared(page))
 			return -EOPNOTSUPP;
 	}
 	if (!zero)
@@ -288,6 +302,18 @@ static int mrl_fault_in(struct mm_struct *mm, unsigned long start,
 }
 
 /*
+ * Before the pins are published: unpin the DAX pages among the first @nr
+ * (also those of a batch mrl_pins_check_batch() gave up on halfway, which
+ * it did not note).
+ */
+static void mrl_pins_unpin_all_dax(struct mrl_pins *pins, unsigned long nr)
+{
+	pins->dax_first = 0;
+	pins->dax_end = nr;
+	mrl_pins_unpin_dax(pins);
+}
+
+/*
  * Unpin what is left of the first @nr pages, in runs; may sleep on a page
  * lock when @dirty.
  */
@@ -405,7 +431,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 		if (ret < 0 && ret != -EFAULT)
 			goto unpin;
 		/* A fault is needed: let go of everything first. */
-		mrl_pins_unpin_dax(pins);
+		mrl_pins_unpin_all_dax(pins, done);
 		mrl_pins_unpin_rest(pins, done, false);
 		mrl_pins_uncount_zero(pins);
 		if (fsdax)
@@ -441,7 +467,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	return 0;
 
 unpin:
-	mrl_pins_unpin_dax(pins);
+	mrl_pins_unpin_all_dax(pins, done);
 	mrl_pins_unpin_rest(pins, done, false);
 	mrl_pins_uncount_zero(pins);
 	if (fsdax)
