@@ -368,10 +368,16 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	 * A truncate or hole punch of a DAX file unmaps it, then waits for
 	 * our pins with its page lock dropped: a fault meanwhile maps the
 	 * doomed page again and the page tables look the same.  It holds the
-	 * file's i_rwsem throughout; write-back never takes it.
+	 * file's i_rwsem throughout; write-back never takes it.  Which part
+	 * such a change takes is not known yet (before 5.18 its own
+	 * write-back clears come first, page by page): the record covers the
+	 * whole lease, since the holder may read it before the unmap.
 	 */
-	if (same && lease->pins && mrl_files_changing(&lease->pins->files))
+	if (same && lease->pins && mrl_files_changing(&lease->pins->files)) {
 		same = false;
+		lease->verify_start = lease->start;
+		lease->verify_end = lease->end;
+	}
 	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
 		if (!same) {
 			/* Queue the record before the check stops counting. */
