@@ -345,7 +345,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrl_pins *pins = NULL;
 	unsigned long seq = 0;
-	bool same = false, looked = false, whole = false;
+	bool same = false;
 
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED && lease->pins)
@@ -357,7 +357,6 @@ static void mrl_lease_verify_work(struct work_struct *work)
 		/* Waits until the clear in progress is over. */
 		seq = mmu_interval_read_begin(&lease->notifier);
 		same = mrl_pins_mapped(pins, lease->start);
-		looked = true;
 		kthread_unuse_mm(ctx->mm);
 		mmput(ctx->mm);
 	}
@@ -376,28 +375,21 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	 */
 	if (same && lease->pins && mrl_files_changing(&lease->pins->files)) {
 		same = false;
-		whole = true;
 		lease->verify_start = lease->start;
 		lease->verify_end = lease->end;
 	}
 	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
-		/*
-		 * Cleared again while we looked: what we saw may be a clear
-		 * half done (before 5.18 a DAX write-back clears a PTE and
-		 * sets it again write-protected).  Look again.
-		 */
-		if (looked && !whole &&
-		    mmu_interval_read_retry(&lease->notifier, seq)) {
-			queue_work(mrl_wq, &lease->verify_work);
-			spin_unlock(&ctx->lock);
-			return;
-		}
 		if (!same) {
 			/* Queue the record before the check stops counting. */
 			mrl_lease_break(lease, lease->verify_reason,
 					lease->verify_start,
 					lease->verify_end,
 					&lease->verify_breaker, NULL);
+		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
+			/* Cleared again while we looked: look again. */
+			queue_work(mrl_wq, &lease->verify_work);
+			spin_unlock(&ctx->lock);
+			return;
 		}
 	}
 	mrl_lease_verify_end(lease);
