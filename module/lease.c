@@ -334,7 +334,13 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 	lease->verify_start = start;
 	lease->verify_end = end;
 	lease->verify_breaker = *breaker;
-	queue_work(mrl_wq, &lease->verify_work);
+	/*
+	 * On this CPU's system queue, not mrl_wq: the check then runs once
+	 * the clearing task lets the CPU go, after the clears of one change
+	 * (before 5.18 a punch's write-back clears and restores PTEs one by
+	 * one), rather than between them.
+	 */
+	schedule_work(&lease->verify_work);
 	return true;
 }
 
@@ -387,7 +393,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 					&lease->verify_breaker, NULL);
 		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
 			/* Cleared again while we looked: look again. */
-			queue_work(mrl_wq, &lease->verify_work);
+			schedule_work(&lease->verify_work);
 			spin_unlock(&ctx->lock);
 			return;
 		}
@@ -928,9 +934,10 @@ void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap)
 
 /* Leases are many and small: a cache of their own spares kmalloc rounding. */
 /*
- * The work items of leases and their file-layout leases: checks, timeouts,
- * netlink notifications, file lease releases.  A queue of our own, not the
- * system one Linux 7 deprecates; unbound, as none needs a particular CPU.
+ * The work items of leases and their file-layout leases: timeouts, netlink
+ * notifications, file lease releases.  A queue of our own, not the system
+ * one Linux 7 deprecates; unbound, as none needs a particular CPU.  The
+ * page-table checks stay on the system queue (mrl_lease_verify_first()).
  */
 struct workqueue_struct *mrl_wq;
 
