@@ -174,14 +174,13 @@ static inline int mrl_compat_lm_open_conflict(struct file *file, int arg)
  * above (daxwait.c).
  */
 #ifdef MRL_COMPAT_HAVE_DAX_BREAK_LAYOUT
-#define MRL_COMPAT_DAX_MAPPING_REFS
-#define MRL_COMPAT_DAX_MAPPING_REFS_ON	1
+#define MRL_COMPAT_DAX_MAPPING_REFS	1
 #else
-#define MRL_COMPAT_DAX_MAPPING_REFS_ON	0
+#define MRL_COMPAT_DAX_MAPPING_REFS	0
 #endif
 
 /* Where daxwait.c makes a truncate stuck that way restart its call. */
-#if defined(MRL_COMPAT_DAX_MAPPING_REFS) && !defined(CONFIG_PREEMPT_RT)
+#if MRL_COMPAT_DAX_MAPPING_REFS && !defined(CONFIG_PREEMPT_RT)
 #define MRL_COMPAT_DAX_WAIT_RESTARTS	1
 #else
 #define MRL_COMPAT_DAX_WAIT_RESTARTS	0

@@ -148,7 +148,7 @@ static bool mrl_dax_page_shared(struct page *page)
 
 	if (PageAnon(head))
 		return true;
-	return MRL_COMPAT_DAX_MAPPING_REFS_ON && !READ_ONCE(head->mapping);
+	return MRL_COMPAT_DAX_MAPPING_REFS && !READ_ONCE(head->mapping);
 }
 
 /*
