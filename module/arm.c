@@ -3,7 +3,7 @@
  * Arming a lease (register, restore): check the range mapping by mapping
  * and note what backs it, take the file-layout lease of an fsdax file,
  * pin if asked, and make the lease ARMED only if nothing changed the range
- * meanwhile (the interval notifier's sequence), else start over.  What an
+ * meanwhile (the lease's change count, notifier.c), else start over.  What an
  * arm must keep away from: a file being truncated, punched or written
  * (i_rwsem), or whose layout lease is being broken.  The state machine the
  * arm feeds is in lease.c.
@@ -276,9 +276,9 @@ static int mrl_lease_publish_pins(struct mrl_pins *pins, void *arg)
 }
 
 /*
- * Validate, pin and arm.  The interval notifier's sequence tells whether the
- * range changed between the check and the moment the lease is armed; then
- * the pins may be of stale pages and the arm starts over.
+ * Validate, pin and arm.  The lease's change count (notifier.c) tells
+ * whether the range changed between the check and the moment the lease is
+ * armed; then the pins may be of stale pages and the arm starts over.
  *
  * A truncate or hole punch holds the file's i_rwsem exclusively from before
  * it unmaps until its wait for busy pages is over, but lets faults in while
@@ -300,8 +300,8 @@ static int mrl_lease_publish_pins(struct mrl_pins *pins, void *arg)
 int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
 	unsigned int gup_flags;
-	unsigned long seq;
 	int attempt, ret;
+	u32 changes;
 
 	for (attempt = 0; attempt < MRL_ARM_ATTEMPTS; attempt++) {
 		struct mrl_files files = {};
@@ -310,7 +310,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		struct mrl_pins *pins = NULL;
 		bool armed = false, guarded;
 
-		seq = mmu_interval_read_begin(&lease->notifier);
+		changes = mrl_notifier_read_begin(ctx, lease);
 		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file,
 					    &files);
 		guarded = layout_file;
@@ -335,7 +335,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 
 		spin_lock(&ctx->lock);
 		/* Pins published and no unmap since that dropped them. */
-		if (!ret && !mmu_interval_read_retry(&lease->notifier, seq) &&
+		if (!ret && !mrl_notifier_changed(lease, changes) &&
 		    !!lease->pins == pin && mrl_layout_guards(lease)) {
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;

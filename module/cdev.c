@@ -41,7 +41,7 @@ static int mrl_open(struct inode *inode, struct file *file)
 	get_task_comm(ctx->owner_comm, current->group_leader);
 	ctx->uid = current_uid();
 	mutex_init(&ctx->mutex);
-	INIT_LIST_HEAD(&ctx->leases);
+	ctx->itree = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&ctx->layouts);
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->events);

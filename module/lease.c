@@ -9,7 +9,7 @@
  *
  * Who moves a lease, under which lock:
  *  - ARMING -> ARMED: the arm (register, restore), under ctx->mutex and
- *    ctx->lock, only if the interval notifier's sequence did not move.
+ *    ctx->lock, only if no invalidation touched the range meanwhile.
  *  - ARMED -> BROKEN: the mm notifier, lm_break, a page-table check or an
  *    administrator's revoke, under ctx->lock; only from ARMED.
  *  - BROKEN -> ACKED (ack), BROKEN -> REVOKED (timeout work, revoke),
@@ -205,22 +205,25 @@ static bool mrl_lease_keeps_pins(const struct mrl_lease *lease, u32 reason,
 }
 
 /*
- * Let go of the pins of a break that does not keep them.  Into *@sync, for
- * a caller that unpins them all once it dropped ctx->lock: the holder's own
- * munmap, mremap, mmap(MAP_FIXED) or exit, which holds no page lock, and
- * whose pins must be gone (and uncharged from RLIMIT_MEMLOCK) when it
- * returns.  Otherwise the DAX pages before we return, the rest from a work
- * item (mrl_pins_put_deferred()).  Under ctx->lock.
+ * Let go of the pins of a break that does not keep them.  Onto the chain
+ * *@sync, for a caller that unpins them all once it dropped ctx->lock
+ * (mrl_pins_put_chain()): the holder's own munmap, mremap, mmap(MAP_FIXED)
+ * or exit, which holds no page lock, and whose pins must be gone (and
+ * uncharged from RLIMIT_MEMLOCK) when it returns.  Otherwise the DAX pages
+ * before we return, the rest from a work item (mrl_pins_put_deferred()).
+ * Under ctx->lock.
  */
 static void mrl_lease_drop_pins(struct mrl_lease *lease,
 				struct mrl_pins **sync)
 {
 	struct mrl_pins *pins = mrl_lease_take_pins(lease);
 
-	if (sync && !*sync)
+	if (pins && sync) {
+		pins->sync_next = *sync;
 		*sync = pins;
-	else
+	} else {
 		mrl_pins_put_deferred(pins);
+	}
 }
 
 /*
@@ -282,9 +285,9 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 /* A check of the page tables is over or moot.  Under ctx->lock. */
 static void mrl_lease_verify_end(struct mrl_lease *lease)
 {
-	if (!lease->verify_pending)
+	if (!lease->verify || !lease->verify->pending)
 		return;
-	lease->verify_pending = false;
+	lease->verify->pending = false;
 	/* Nothing changed after all: valid again, with the same token. */
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_word_set(lease);
@@ -318,40 +321,43 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 	const u8 needs = BIT(MRLEASE_BACKING_ANON) |
 		(MRL_COMPAT_DAX_WRITEBACK_CLEARS ? BIT(MRLEASE_BACKING_FSDAX) : 0);
 
-	if (reason != MRLEASE_REASON_CLEAR || !lease->pins ||
+	struct mrl_verify *verify = lease->verify;
+
+	if (reason != MRLEASE_REASON_CLEAR || !lease->pins || !verify ||
 	    (lease->backings & ~kinds) || !(lease->backings & needs))
 		return false;
-	if (lease->verify_pending) {
-		lease->verify_start = min(lease->verify_start, start);
-		lease->verify_end = max(lease->verify_end, end);
+	if (verify->pending) {
+		verify->start = min(verify->start, start);
+		verify->end = max(verify->end, end);
 		return true;
 	}
-	lease->verify_pending = true;
+	verify->pending = true;
 	/* Not valid while we do not know: a cache hit would send DMA there. */
 	mrl_word_clear(lease);
 	mrl_event_verify_begin(lease->ctx);
-	lease->verify_reason = reason;
-	lease->verify_start = start;
-	lease->verify_end = end;
-	lease->verify_breaker = *breaker;
+	verify->reason = reason;
+	verify->start = start;
+	verify->end = end;
+	verify->breaker = *breaker;
 	/*
 	 * On this CPU's system queue, not mrl_wq: the check then runs once
 	 * the clearing task lets the CPU go, after the clears of one change
 	 * (before 5.18 a punch's write-back clears and restores PTEs one by
 	 * one), rather than between them.
 	 */
-	schedule_work(&lease->verify_work);
+	schedule_work(&verify->work);
 	return true;
 }
 
 static void mrl_lease_verify_work(struct work_struct *work)
 {
-	struct mrl_lease *lease = container_of(work, struct mrl_lease,
-					       verify_work);
+	struct mrl_verify *verify = container_of(work, struct mrl_verify,
+						 work);
+	struct mrl_lease *lease = verify->lease;
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrl_pins *pins = NULL;
-	unsigned long seq = 0;
 	bool same = false;
+	u32 changes = 0;
 
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED && lease->pins)
@@ -361,7 +367,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	if (pins && mmget_not_zero(ctx->mm)) {
 		kthread_use_mm(ctx->mm);
 		/* Waits until the clear in progress is over. */
-		seq = mmu_interval_read_begin(&lease->notifier);
+		changes = mrl_notifier_read_begin(ctx, lease);
 		same = mrl_pins_mapped(pins, lease->start);
 		kthread_unuse_mm(ctx->mm);
 		mmput(ctx->mm);
@@ -381,19 +387,17 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	 */
 	if (same && lease->pins && mrl_files_changing(&lease->pins->files)) {
 		same = false;
-		lease->verify_start = lease->start;
-		lease->verify_end = lease->end;
+		verify->start = lease->start;
+		verify->end = lease->end;
 	}
-	if (lease->verify_pending && lease->state == MRLEASE_STATE_ARMED) {
+	if (verify->pending && lease->state == MRLEASE_STATE_ARMED) {
 		if (!same) {
 			/* Queue the record before the check stops counting. */
-			mrl_lease_break(lease, lease->verify_reason,
-					lease->verify_start,
-					lease->verify_end,
-					&lease->verify_breaker, NULL);
-		} else if (mmu_interval_read_retry(&lease->notifier, seq)) {
+			mrl_lease_break(lease, verify->reason, verify->start,
+					verify->end, &verify->breaker, NULL);
+		} else if (mrl_notifier_changed(lease, changes)) {
 			/* Cleared again while we looked: look again. */
-			schedule_work(&lease->verify_work);
+			schedule_work(&verify->work);
 			spin_unlock(&ctx->lock);
 			return;
 		}
@@ -531,6 +535,8 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	spin_lock(&ctx->lock);
 	/* DYING first: the end of a check must not make its word valid again. */
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_DYING);
+	/* No notifier callback finds it from here on. */
+	mrl_notifier_del(ctx, lease);
 	mrl_lease_verify_end(lease);
 	path = lease->path;
 	lease->path = (struct path){};
@@ -545,17 +551,16 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	else
 		mrl_pins_put(pins);
 
-	/* Waits for a running callback; none can start after it. */
-	mmu_interval_notifier_remove(&lease->notifier);
-	cancel_work_sync(&lease->verify_work);
+	if (lease->verify)
+		cancel_work_sync(&lease->verify->work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 	cancel_work_sync(&lease->ntf_work);
+	kfree(lease->verify);
 	path_put(&path);
 	mrl_layout_detach(lease);
 	mrl_words_put(ctx, lease);
 
 	if (published) {
-		list_del(&lease->ctx_node);
 		atomic64_inc(&mrl_stats.unregisters);
 		mrl_netlink_notify(lease, MRLEASE_NTF_UNREGISTER);
 	}
@@ -623,7 +628,17 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	INIT_LIST_HEAD(&lease->event_node);
 	INIT_DELAYED_WORK(&lease->timeout_work, mrl_lease_timeout_work);
 	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
-	INIT_WORK(&lease->verify_work, mrl_lease_verify_work);
+
+	if (reg->flags & MRLEASE_REG_PIN) {
+		lease->verify = kzalloc(sizeof(*lease->verify),
+					GFP_KERNEL_ACCOUNT);
+		if (!lease->verify) {
+			ret = -ENOMEM;
+			goto free_lease;
+		}
+		lease->verify->lease = lease;
+		INIT_WORK(&lease->verify->work, mrl_lease_verify_work);
+	}
 
 	/* Reserve the id; the lease is published once it is armed. */
 	ret = mrl_registry_reserve(&id);
@@ -633,10 +648,12 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	ret = mrl_words_get(ctx, lease);
 	if (ret)
 		goto release_id;
-	ret = mmu_interval_notifier_insert(&lease->notifier, ctx->mm, start,
-					   end - start, &mrl_notifier_ops);
+	ret = mrl_notifier_attach(ctx);
 	if (ret)
 		goto put_word;
+	spin_lock(&ctx->lock);
+	mrl_notifier_add(ctx, lease);
+	spin_unlock(&ctx->lock);
 	ctx->nr_leases++;
 
 	ret = mrl_lease_arm(ctx, lease);
@@ -644,7 +661,6 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 		mrl_lease_destroy(ctx, lease, false);
 		goto unlock;
 	}
-	list_add_tail(&lease->ctx_node, &ctx->leases);
 	mrl_registry_publish(lease);
 	atomic64_inc(&mrl_stats.registers);
 	reg->id = id;
@@ -662,6 +678,7 @@ put_word:
 release_id:
 	mrl_registry_remove(id);
 free_lease:
+	kfree(lease->verify);
 	kmem_cache_free(mrl_lease_cache, lease);
 uncharge_user:
 	mrl_user_uncharge_lease(ctx->user);
@@ -764,7 +781,8 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
 	/* Neither may act on the pins and state the arm is about to set. */
-	cancel_work_sync(&lease->verify_work);
+	if (lease->verify)
+		cancel_work_sync(&lease->verify->work);
 	cancel_delayed_work_sync(&lease->timeout_work);
 	spin_lock(&ctx->lock);
 	mrl_lease_verify_end(lease);
@@ -802,7 +820,7 @@ static bool mrl_lease_verify_over(struct mrl_lease *lease)
 	bool over;
 
 	spin_lock(&lease->ctx->lock);
-	over = !lease->verify_pending;
+	over = !lease->verify || !lease->verify->pending;
 	spin_unlock(&lease->ctx->lock);
 	return over;
 }
@@ -866,15 +884,22 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	return 0;
 }
 
+/*
+ * At close: every lease of the context is in its interval tree, armed or
+ * not (no register runs any more).  The tree changes only under ctx->mutex
+ * as well as ctx->lock, so the mutex keeps the first node there.
+ */
 void mrl_lease_destroy_all(struct mrl_ctx *ctx)
 {
-	struct mrl_lease *lease, *tmp;
+	struct rb_node *node;
 
 	mutex_lock(&ctx->mutex);
-	list_for_each_entry_safe(lease, tmp, &ctx->leases, ctx_node) {
-		mrl_lease_destroy(ctx, lease, true);
+	while ((node = rb_first_cached(&ctx->itree))) {
+		mrl_lease_destroy(ctx, rb_entry(node, struct mrl_lease, it.rb),
+				  true);
 		cond_resched();
 	}
+	mrl_notifier_detach(ctx);
 	mutex_unlock(&ctx->mutex);
 }
 

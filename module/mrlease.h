@@ -7,6 +7,7 @@
 #define MRLEASE_INTERNAL_H
 
 #include <linux/idr.h>
+#include <linux/interval_tree.h>
 #include <linux/mmu_notifier.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
@@ -57,8 +58,12 @@ struct mrl_ctx {
 	bool api_done;
 	bool mm_exited;			/* under lock: nobody left to ack */
 
+	/* notifier.c: one mm notifier, the leases in an interval tree */
+	struct mmu_interval_notifier notifier;
+	bool notifier_attached;		/* under mutex, till close */
+	struct rb_root_cached itree;	/* struct mrl_lease.it, under lock */
+
 	struct mutex mutex;		/* create, arm, destroy leases */
-	struct list_head leases;	/* struct mrl_lease.ctx_node */
 	struct list_head layouts;	/* struct mrl_layout.ctx_node */
 	unsigned int nr_leases;
 
@@ -113,6 +118,7 @@ struct mrl_pins {
 	unsigned long dax_first, dax_end;
 	unsigned long zero;		/* of them, shared zero pages */
 	struct work_struct put_work;	/* mrl_pins_put_deferred() */
+	struct mrl_pins *sync_next;	/* mrl_pins_put_chain() */
 	struct page *pages[];		/* NULL once unpinned (DAX first) */
 };
 
@@ -126,9 +132,9 @@ struct mrl_breaker {
 };
 
 struct mrl_lease {
-	struct mmu_interval_notifier notifier;
+	struct interval_tree_node it;	/* in ctx->itree, under ctx->lock */
+	u32 changes;			/* invalidations seen, under ctx->lock */
 	struct mrl_ctx *ctx;
-	struct list_head ctx_node;	/* on ctx->leases, under ctx->mutex */
 	struct rcu_head rcu;		/* registry lookups run under RCU */
 	u32 id;				/* in the global registry */
 	u32 flags;			/* MRLEASE_REG_* */
@@ -157,15 +163,24 @@ struct mrl_lease {
 	struct list_head event_node;	/* on ctx->events while queued */
 	struct mrlease_event event;
 	struct mrl_pins *pins;
-	/* A clear of pinned anonymous memory, checked before it breaks. */
-	bool verify_pending;
-	u32 verify_reason;
-	unsigned long verify_start, verify_end;
-	struct mrl_breaker verify_breaker;
+	struct mrl_verify *verify;	/* pinned leases only */
 
 	struct delayed_work timeout_work;
 	struct work_struct ntf_work;	/* tell the monitor group of a break */
-	struct work_struct verify_work;
+};
+
+/*
+ * A clear of pinned memory, checked against the page tables before it
+ * breaks (lease.c).  Only a pinned lease can need one: it is allocated
+ * with the lease, and an unpinned lease does not carry its bytes.
+ */
+struct mrl_verify {
+	struct mrl_lease *lease;
+	bool pending;			/* under ctx->lock, as the rest */
+	u32 reason;
+	unsigned long start, end;
+	struct mrl_breaker breaker;
+	struct work_struct work;
 };
 
 /* A consistent copy of a lease for netlink, taken under the locks. */
@@ -280,7 +295,12 @@ unsigned int mrl_registry_seq(void);
 struct mrl_lease *mrl_registry_next(unsigned long *id);
 
 /* notifier.c */
-extern const struct mmu_interval_notifier_ops mrl_notifier_ops;
+int mrl_notifier_attach(struct mrl_ctx *ctx);
+void mrl_notifier_detach(struct mrl_ctx *ctx);
+void mrl_notifier_add(struct mrl_ctx *ctx, struct mrl_lease *lease);
+void mrl_notifier_del(struct mrl_ctx *ctx, struct mrl_lease *lease);
+u32 mrl_notifier_read_begin(struct mrl_ctx *ctx, struct mrl_lease *lease);
+bool mrl_notifier_changed(struct mrl_lease *lease, u32 changes);
 
 /* daxwait.c: the files of DAX pages being unpinned */
 #define MRL_DAX_UNPIN_FILES	4
@@ -306,6 +326,7 @@ void mrl_pins_unref(struct mrl_pins *pins);
 void mrl_pins_unpin_dax(struct mrl_pins *pins);
 void mrl_pins_put(struct mrl_pins *pins);
 void mrl_pins_put_deferred(struct mrl_pins *pins);
+void mrl_pins_put_chain(struct mrl_pins *chain);
 int mrl_pins_init(void);
 void mrl_pins_uninit(void);
 bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start);

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Decoherence detection: one mmu_interval_notifier per lease.
+ * Decoherence detection: one mmu_interval_notifier per context, spanning the
+ * whole address space, and the context's leases in an interval tree of its
+ * own (as kdreg2 keeps its regions).  A notifier per lease cost 88 bytes, a
+ * reference on the mm and a trip through the mm's notifier lock at every
+ * register and unregister; ours costs an rb-tree node under ctx->lock.
  *
  * The callback runs with mmap_lock, i_mmap_rwsem or filesystem locks held by
  * whoever changes the mapping, and sometimes from the OOM reaper, where it
@@ -8,9 +12,15 @@
  * break under a spinlock, queues the event and returns.  A foreign truncate
  * of a pinned fsdax range waits later, in the filesystem's own busy-page
  * wait, with its locks dropped, until the pins go.
+ *
+ * An arm (arm.c) and a page-table check (lease.c) need to know whether
+ * their lease's range changed while they looked: each overlapping
+ * invalidation counts in lease->changes, and mrl_notifier_read_begin() waits
+ * out the invalidations already in progress when they start.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/interval_tree.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched.h>
 
@@ -67,9 +77,9 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 			   const struct mmu_notifier_range *range,
 			   unsigned long cur_seq)
 {
-	struct mrl_lease *lease = container_of(mni, struct mrl_lease, notifier);
-	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_ctx *ctx = container_of(mni, struct mrl_ctx, notifier);
 	u32 reason = mrl_event_reason(range->event);
+	struct interval_tree_node *node;
 	struct mrl_pins *sync = NULL;
 	/*
 	 * The holder's own munmap, mremap, MAP_FIXED and exit unpin before
@@ -83,16 +93,93 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 			  current->mm == ctx->mm));
 
 	spin_lock(&ctx->lock);
-	/* Makes a concurrent arm (register/restore) retry its pinning. */
+	/* mrl_notifier_read_begin() waits until this invalidation is over. */
 	mmu_interval_set_seq(mni, cur_seq);
-	if (reason && !mrl_invalidate_is_harmless(lease, reason))
-		mrl_lease_invalidate(lease, reason, range->start, range->end,
-				     may_sync ? &sync : NULL);
+	for (node = interval_tree_iter_first(&ctx->itree, range->start,
+					     range->end - 1);
+	     node; node = interval_tree_iter_next(node, range->start,
+						  range->end - 1)) {
+		struct mrl_lease *lease = container_of(node, struct mrl_lease,
+						       it);
+
+		/* Makes a concurrent arm or check look again. */
+		lease->changes++;
+		if (reason && !mrl_invalidate_is_harmless(lease, reason))
+			mrl_lease_invalidate(lease, reason, range->start,
+					     range->end,
+					     may_sync ? &sync : NULL);
+	}
 	spin_unlock(&ctx->lock);
-	mrl_pins_put(sync);
+	mrl_pins_put_chain(sync);
 	return true;
 }
 
-const struct mmu_interval_notifier_ops mrl_notifier_ops = {
+static const struct mmu_interval_notifier_ops mrl_notifier_ops = {
 	.invalidate = mrl_invalidate,
 };
+
+/*
+ * Watch the context's mm, once, at its first lease.  Under ctx->mutex; the
+ * caller runs in that mm (register).
+ */
+int mrl_notifier_attach(struct mrl_ctx *ctx)
+{
+	int ret;
+
+	lockdep_assert_held(&ctx->mutex);
+	if (ctx->notifier_attached)
+		return 0;
+	ret = mmu_interval_notifier_insert(&ctx->notifier, ctx->mm, 0,
+					   ULONG_MAX, &mrl_notifier_ops);
+	if (!ret)
+		ctx->notifier_attached = true;
+	return ret;
+}
+
+/* At close, after the last lease: waits for a callback still running. */
+void mrl_notifier_detach(struct mrl_ctx *ctx)
+{
+	if (ctx->notifier_attached)
+		mmu_interval_notifier_remove(&ctx->notifier);
+	ctx->notifier_attached = false;
+}
+
+/* Under ctx->lock, from register (before the arm) and destroy. */
+void mrl_notifier_add(struct mrl_ctx *ctx, struct mrl_lease *lease)
+{
+	lockdep_assert_held(&ctx->lock);
+	lease->it.start = lease->start;
+	lease->it.last = lease->end - 1;
+	interval_tree_insert(&lease->it, &ctx->itree);
+}
+
+void mrl_notifier_del(struct mrl_ctx *ctx, struct mrl_lease *lease)
+{
+	lockdep_assert_held(&ctx->lock);
+	interval_tree_remove(&lease->it, &ctx->itree);
+}
+
+/*
+ * Start looking at @lease's range: wait until no invalidation of the mm is
+ * in progress, and return the lease's change count, to compare with
+ * mrl_notifier_changed() once done.  An invalidation that starts after
+ * this and overlaps the lease counts; one that was running has finished,
+ * so what we then see of the page tables is after it.  Sleeps.
+ */
+u32 mrl_notifier_read_begin(struct mrl_ctx *ctx, struct mrl_lease *lease)
+{
+	u32 changes;
+
+	spin_lock(&ctx->lock);
+	changes = lease->changes;
+	spin_unlock(&ctx->lock);
+	mmu_interval_read_begin(&ctx->notifier);
+	return changes;
+}
+
+/* Did the range change since mrl_notifier_read_begin()?  Under ctx->lock. */
+bool mrl_notifier_changed(struct mrl_lease *lease, u32 changes)
+{
+	lockdep_assert_held(&lease->ctx->lock);
+	return lease->changes != changes;
+}
