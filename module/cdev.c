@@ -42,6 +42,7 @@ static int mrl_open(struct inode *inode, struct file *file)
 	ctx->uid = current_uid();
 	mutex_init(&ctx->mutex);
 	ctx->itree = RB_ROOT_CACHED;
+	mrl_lease_ctx_init(ctx);
 	INIT_LIST_HEAD(&ctx->layouts);
 	spin_lock_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->events);

@@ -20,7 +20,7 @@ static void mrl_status_bump(struct mrl_ctx *ctx)
 
 /*
  * Queue (or refresh) @lease's record.  Called under ctx->lock after the
- * caller filled lease->event.  A record that is already queued is updated in
+ * caller filled lease->record.  A record that is already queued is updated in
  * place: the reader sees one record with the latest type and range.
  */
 void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease)
@@ -70,6 +70,25 @@ void mrl_event_verify_end(struct mrl_ctx *ctx)
 	wake_up_all(&ctx->wait);
 }
 
+/* The uapi record of @lease's.  Under ctx->lock. */
+static void mrl_event_fill(const struct mrl_lease *lease,
+			   struct mrlease_event *ev)
+{
+	const struct mrl_record *rec = &lease->record;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = rec->type;
+	ev->reason = rec->reason;
+	ev->id = lease->id;
+	ev->cookie = lease->cookie;
+	ev->generation = lease->generation;
+	ev->start = rec->start;
+	ev->length = rec->length;
+	ev->flags = rec->flags;
+	ev->breaker_pid = rec->breaker_pid;
+	memcpy(ev->breaker_comm, rec->breaker_comm, sizeof(ev->breaker_comm));
+}
+
 /* Take the oldest record; false if there is none. */
 static bool mrl_event_pop(struct mrl_ctx *ctx, struct mrlease_event *ev)
 {
@@ -80,7 +99,7 @@ static bool mrl_event_pop(struct mrl_ctx *ctx, struct mrlease_event *ev)
 	lease = list_first_entry_or_null(&ctx->events, struct mrl_lease,
 					 event_node);
 	if (lease) {
-		*ev = lease->event;
+		mrl_event_fill(lease, ev);
 		mrl_event_dequeue(ctx, lease);
 		found = true;
 	}
@@ -140,7 +159,7 @@ static void mrl_event_unpop(struct mrl_ctx *ctx, const struct mrlease_event *ev)
 	lease = mrl_registry_find_own(ctx, ev->id);
 	if (lease && list_empty(&lease->event_node) &&
 	    lease->state != MRL_STATE_DYING &&
-	    lease->event.generation == ev->generation) {
+	    lease->generation == ev->generation) {
 		list_add(&lease->event_node, &ctx->events);
 		WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
 	}

@@ -72,6 +72,53 @@ struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease)
 }
 
 /*
+ * Break timeouts: one work per context, and its BROKEN leases in a tree
+ * ordered by deadline, so that a lease carries 32 bytes for its timeout
+ * rather than a delayed work item of 88, and however many leases a
+ * context breaks at once, with whatever timeouts, each costs O(log n).
+ * The work runs at the earliest deadline.  It is (re)scheduled under
+ * ctx->lock only, so that it never ends up later than the earliest.
+ */
+static void mrl_lease_timeout_start(struct mrl_lease *lease)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+	struct rb_node **link = &ctx->deadlines.rb_root.rb_node, *parent = NULL;
+	unsigned long now = jiffies;
+	bool leftmost = true;
+
+	lockdep_assert_held(&ctx->lock);
+	lease->deadline = now + msecs_to_jiffies(mrl_lease_timeout_ms(lease));
+	while (*link) {
+		struct mrl_lease *other = rb_entry(*link, struct mrl_lease,
+						   deadline_node);
+
+		parent = *link;
+		if (time_before(lease->deadline, other->deadline)) {
+			link = &parent->rb_left;
+		} else {
+			link = &parent->rb_right;
+			leftmost = false;
+		}
+	}
+	rb_link_node(&lease->deadline_node, parent, link);
+	rb_insert_color_cached(&lease->deadline_node, &ctx->deadlines,
+			       leftmost);
+	if (leftmost)
+		mod_delayed_work(mrl_wq, &ctx->timeout_work,
+				 lease->deadline - now);
+}
+
+/* The ack, a revoke, a restore or the end came first.  Under ctx->lock. */
+static void mrl_lease_timeout_stop(struct mrl_lease *lease)
+{
+	lockdep_assert_held(&lease->ctx->lock);
+	if (RB_EMPTY_NODE(&lease->deadline_node))
+		return;
+	rb_erase_cached(&lease->deadline_node, &lease->ctx->deadlines);
+	RB_CLEAR_NODE(&lease->deadline_node);
+}
+
+/*
  * Leave the BROKEN state: the pins go to the caller, the unread record is
  * moot.  Under ctx->lock.
  */
@@ -85,6 +132,7 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
 	lease->state = state;
 	mrl_word_clear(lease);
 	mrl_event_dequeue(ctx, lease);
+	mrl_lease_timeout_stop(lease);
 	if (was_broken) {
 		WRITE_ONCE(ctx->status->broken, ctx->status->broken - 1);
 		if (lease->layout)
@@ -105,33 +153,71 @@ static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
 	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
 	lease->revokes++;
 	atomic64_inc(&mrl_stats.revokes);
-	lease->event.type = MRLEASE_EVENT_REVOKED;
-	lease->event.reason = reason;
-	lease->event.flags |= MRLEASE_EVENT_F_UNPINNED;
+	lease->record.type = MRLEASE_EVENT_REVOKED;
+	lease->record.reason = reason;
+	lease->record.flags |= MRLEASE_EVENT_F_UNPINNED;
 	mrl_event_queue(lease->ctx, lease);
 	return pins;
 }
 
-/* No ack within the break timeout: revoke, so the breaker can go on. */
+/*
+ * No ack within the break timeout: revoke, so the breaker can go on.  One
+ * lease at a time, the lock dropped in between.  A lease found in the tree
+ * under ctx->lock is not DYING yet, and RCU keeps its memory until we are
+ * done with it (it is freed after a grace period): enough for the snapshot
+ * the monitor group gets.  The context outlives the work (close cancels it
+ * once every lease is gone).
+ */
 static void mrl_lease_timeout_work(struct work_struct *work)
 {
-	struct mrl_lease *lease = container_of(to_delayed_work(work),
-					       struct mrl_lease, timeout_work);
-	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_pins *pins = NULL;
-	bool revoked = false;
+	struct mrl_ctx *ctx = container_of(to_delayed_work(work),
+					   struct mrl_ctx, timeout_work);
 
-	mrl_race_window("timeout: fired, not revoked", false);
-	spin_lock(&ctx->lock);
-	if (lease->state == MRLEASE_STATE_BROKEN) {
+	for (;;) {
+		struct mrl_lease_snapshot snap;
+		struct mrl_lease *lease;
+		struct mrl_pins *pins;
+		struct rb_node *node;
+		unsigned long now;
+		bool notify;
+
+		mrl_race_window("timeout: fired, not revoked", false);
+		rcu_read_lock();
+		spin_lock(&ctx->lock);
+		node = rb_first_cached(&ctx->deadlines);
+		lease = node ? rb_entry(node, struct mrl_lease, deadline_node) :
+			NULL;
+		now = jiffies;
+		if (lease && time_before(now, lease->deadline)) {
+			mod_delayed_work(mrl_wq, &ctx->timeout_work,
+					 lease->deadline - now);
+			lease = NULL;
+		}
+		if (!lease) {
+			spin_unlock(&ctx->lock);
+			rcu_read_unlock();
+			return;
+		}
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT);
-		revoked = true;
+		spin_unlock(&ctx->lock);
+		/* A kworker must not wait on a page lock user space may hold. */
+		mrl_pins_put_deferred(pins);
+		notify = mrl_netlink_has_listeners();
+		if (notify)
+			mrl_lease_snapshot(lease, &snap);
+		rcu_read_unlock();
+		if (notify) {
+			mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_REVOKE);
+			mrl_lease_snapshot_put(&snap);
+		}
+		cond_resched();
 	}
-	spin_unlock(&ctx->lock);
-	/* A kworker must not wait on a page lock user space may hold. */
-	mrl_pins_put_deferred(pins);
-	if (revoked)
-		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
+}
+
+void mrl_lease_ctx_init(struct mrl_ctx *ctx)
+{
+	ctx->deadlines = RB_ROOT_CACHED;
+	INIT_DELAYED_WORK(&ctx->timeout_work, mrl_lease_timeout_work);
 }
 
 static void mrl_lease_ntf_work(struct work_struct *work)
@@ -237,7 +323,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 		     struct mrl_pins **sync)
 {
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrlease_event *ev = &lease->event;
+	struct mrl_record *rec = &lease->record;
 	bool exiting = reason == MRLEASE_REASON_EXIT;
 	/* exit_mmap() runs after the holder's current->mm was cleared. */
 	bool self = exiting || breaker->self;
@@ -255,28 +341,24 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	atomic64_inc(&mrl_stats.breaks);
 	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
 
-	memset(ev, 0, sizeof(*ev));
-	ev->type = MRLEASE_EVENT_DECOHERENCE;
-	ev->reason = reason;
-	ev->id = lease->id;
-	ev->cookie = lease->cookie;
-	ev->generation = lease->generation;
-	ev->start = start;
-	ev->length = end - start;
-	ev->breaker_pid = breaker->pid;
-	memcpy(ev->breaker_comm, breaker->comm, sizeof(ev->breaker_comm));
+	memset(rec, 0, sizeof(*rec));
+	rec->type = MRLEASE_EVENT_DECOHERENCE;
+	rec->reason = reason;
+	rec->start = start;
+	rec->length = end - start;
+	rec->breaker_pid = breaker->pid;
+	memcpy(rec->breaker_comm, breaker->comm, sizeof(rec->breaker_comm));
 	if (breaker->kthread)
-		ev->flags |= MRLEASE_EVENT_F_KTHREAD;
+		rec->flags |= MRLEASE_EVENT_F_KTHREAD;
 	if (self)
-		ev->flags |= MRLEASE_EVENT_F_SELF;
+		rec->flags |= MRLEASE_EVENT_F_SELF;
 
 	if (lease->pins && !mrl_lease_keeps_pins(lease, reason, breaker, self)) {
-		ev->flags |= MRLEASE_EVENT_F_UNPINNED;
+		rec->flags |= MRLEASE_EVENT_F_UNPINNED;
 		mrl_lease_drop_pins(lease, sync);
 	}
 	/* Every broken lease is revoked if its ack does not come in time. */
-	mod_delayed_work(mrl_wq, &lease->timeout_work,
-			 msecs_to_jiffies(mrl_lease_timeout_ms(lease)));
+	mrl_lease_timeout_start(lease);
 	mrl_event_queue(ctx, lease);
 	if (mrl_netlink_has_listeners())
 		queue_work(mrl_wq, &lease->ntf_work);
@@ -419,7 +501,7 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 			  struct mrl_pins **sync)
 {
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrlease_event *ev = &lease->event;
+	struct mrl_record *rec = &lease->record;
 
 	lockdep_assert_held(&ctx->lock);
 	start = max(start, lease->start);
@@ -454,10 +536,10 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 	/* Widen a record the holder has not read yet. */
 	if (lease->state == MRLEASE_STATE_BROKEN &&
 	    !list_empty(&lease->event_node)) {
-		u64 ev_end = max_t(u64, ev->start + ev->length, end);
+		u64 rec_end = max_t(u64, rec->start + rec->length, end);
 
-		ev->start = min_t(u64, ev->start, start);
-		ev->length = ev_end - ev->start;
+		rec->start = min_t(u64, rec->start, start);
+		rec->length = rec_end - rec->start;
 		mrl_event_queue(ctx, lease);
 	}
 	/*
@@ -553,7 +635,6 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 
 	if (lease->verify)
 		cancel_work_sync(&lease->verify->work);
-	cancel_delayed_work_sync(&lease->timeout_work);
 	cancel_work_sync(&lease->ntf_work);
 	kfree(lease->verify);
 	path_put(&path);
@@ -626,7 +707,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	lease->end = end;
 	lease->cookie = reg->cookie;
 	INIT_LIST_HEAD(&lease->event_node);
-	INIT_DELAYED_WORK(&lease->timeout_work, mrl_lease_timeout_work);
+	RB_CLEAR_NODE(&lease->deadline_node);
 	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
 
 	if (reg->flags & MRLEASE_REG_PIN) {
@@ -733,8 +814,6 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	}
 	spin_unlock(&ctx->lock);
 	if (!ret) {
-		/* The timeout work rechecks the state: no need to wait. */
-		cancel_delayed_work(&lease->timeout_work);
 		mrl_pins_put(pins);
 		/* A breaker may wait on the file lease too: the last ack frees it. */
 		if (lease->layout)
@@ -780,10 +859,12 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	mrl_race_window("restore: ARMING, work not cancelled", false);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
-	/* Neither may act on the pins and state the arm is about to set. */
+	/*
+	 * It may not act on the pins and state the arm is about to set.  (The
+	 * timeout cannot: the lease left the deadline tree above.)
+	 */
 	if (lease->verify)
 		cancel_work_sync(&lease->verify->work);
-	cancel_delayed_work_sync(&lease->timeout_work);
 	spin_lock(&ctx->lock);
 	mrl_lease_verify_end(lease);
 	spin_unlock(&ctx->lock);
@@ -901,6 +982,8 @@ void mrl_lease_destroy_all(struct mrl_ctx *ctx)
 	}
 	mrl_notifier_detach(ctx);
 	mutex_unlock(&ctx->mutex);
+	/* No lease left to break: the timeout work cannot come back. */
+	cancel_delayed_work_sync(&ctx->timeout_work);
 }
 
 /* May the caller of a netlink request see @lease? */
@@ -945,9 +1028,9 @@ void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap
 		snap->layout = lease->layout->state;
 		snap->layout_error = lease->layout->error;
 	}
-	snap->reason = lease->event.reason;
-	snap->breaker_pid = lease->event.breaker_pid;
-	memcpy(snap->breaker_comm, lease->event.breaker_comm,
+	snap->reason = lease->record.reason;
+	snap->breaker_pid = lease->record.breaker_pid;
+	memcpy(snap->breaker_comm, lease->record.breaker_comm,
 	       sizeof(snap->breaker_comm));
 	spin_unlock(&ctx->lock);
 }

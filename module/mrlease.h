@@ -74,6 +74,10 @@ struct mrl_ctx {
 	struct fasync_struct *fasync;
 	struct mrlease_status *status;	/* the page user space maps */
 
+	/* Break timeouts (lease.c): BROKEN leases by deadline, one work. */
+	struct rb_root_cached deadlines;	/* under lock */
+	struct delayed_work timeout_work;
+
 	/* Validity words (words.c); NULL/0 without the feature. */
 	struct page **word_pages;	/* published with release */
 	u32 words_max;
@@ -131,6 +135,18 @@ struct mrl_breaker {
 	bool unrestartable;		/* a kernel thread or io_uring worker */
 };
 
+/*
+ * A lease's one event record, kept compact (40 bytes, not the uapi's 96):
+ * read() makes a struct mrlease_event of it with the lease's id, cookie and
+ * generation, which do not change while it is queued (event.c).
+ */
+struct mrl_record {
+	u64 start, length;
+	u8 type, reason, flags;		/* MRLEASE_EVENT_*, _REASON_*, _F_* */
+	s32 breaker_pid;
+	char breaker_comm[16];
+};
+
 struct mrl_lease {
 	struct interval_tree_node it;	/* in ctx->itree, under ctx->lock */
 	u32 changes;			/* invalidations seen, under ctx->lock */
@@ -161,11 +177,13 @@ struct mrl_lease {
 	u64 last_break_ns;		/* CLOCK_REALTIME */
 	u64 last_ack_ns;		/* how long the last ack took */
 	struct list_head event_node;	/* on ctx->events while queued */
-	struct mrlease_event event;
+	struct mrl_record record;
 	struct mrl_pins *pins;
 	struct mrl_verify *verify;	/* pinned leases only */
 
-	struct delayed_work timeout_work;
+	/* While BROKEN, in ctx->deadlines until the jiffies of its timeout. */
+	struct rb_node deadline_node;
+	unsigned long deadline;
 	struct work_struct ntf_work;	/* tell the monitor group of a break */
 };
 
@@ -243,6 +261,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref);
 int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res);
 int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q);
 void mrl_lease_destroy_all(struct mrl_ctx *ctx);
+void mrl_lease_ctx_init(struct mrl_ctx *ctx);
 void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap);
 void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
 bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
@@ -282,6 +301,8 @@ int mrl_netlink_init(void);
 void mrl_netlink_uninit(void);
 bool mrl_netlink_has_listeners(void);
 void mrl_netlink_notify(struct mrl_lease *lease, u32 ntf);
+struct mrl_lease_snapshot;
+void mrl_netlink_notify_snapshot(struct mrl_lease_snapshot *snap, u32 ntf);
 
 /* registry.c: global lease ids, for netlink and unique across contexts */
 int mrl_registry_reserve(u32 *id);

@@ -426,30 +426,37 @@ bool mrl_netlink_has_listeners(void)
 				  MRL_NL_MCGRP_MONITOR);
 }
 
-/* Tell the monitor group about @lease.  Sleeps; lease kept alive by caller. */
-void mrl_netlink_notify(struct mrl_lease *lease, u32 ntf)
+/* Tell the monitor group about a lease, from a snapshot of it.  Sleeps. */
+void mrl_netlink_notify_snapshot(struct mrl_lease_snapshot *snap, u32 ntf)
 {
-	struct mrl_lease_snapshot snap;
 	struct sk_buff *msg;
 	char *pathbuf;
 
-	if (!mrl_netlink_has_listeners())
-		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	pathbuf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!msg || !pathbuf)
 		goto out;
-	mrl_lease_snapshot(lease, &snap);
-	if (!mrl_nl_fill_lease(msg, &snap, 0, 0, 0, MRLEASE_CMD_LEASE_NTF, ntf,
+	if (!mrl_nl_fill_lease(msg, snap, 0, 0, 0, MRLEASE_CMD_LEASE_NTF, ntf,
 			       NULL, pathbuf)) {
 		genlmsg_multicast(&mrl_genl_family, msg, 0,
 				  MRL_NL_MCGRP_MONITOR, GFP_KERNEL);
 		msg = NULL;
 	}
-	mrl_lease_snapshot_put(&snap);
 out:
 	nlmsg_free(msg);
 	kfree(pathbuf);
+}
+
+/* Tell the monitor group about @lease.  Sleeps; lease kept alive by caller. */
+void mrl_netlink_notify(struct mrl_lease *lease, u32 ntf)
+{
+	struct mrl_lease_snapshot snap;
+
+	if (!mrl_netlink_has_listeners())
+		return;
+	mrl_lease_snapshot(lease, &snap);
+	mrl_netlink_notify_snapshot(&snap, ntf);
+	mrl_lease_snapshot_put(&snap);
 }
 
 int mrl_netlink_init(void)
