@@ -537,17 +537,6 @@ void mrl_pins_unpin_dax(struct mrl_pins *pins)
  * pinned fsdax page must not outlive what made its breaker wait, not even
  * by the length of a check.  May sleep (page lock).
  */
-/* The pins a notifier callback collected (mrl_lease_drop_pins()). */
-void mrl_pins_put_chain(struct mrl_pins *chain)
-{
-	while (chain) {
-		struct mrl_pins *next = chain->sync_next;
-
-		mrl_pins_put(chain);
-		chain = next;
-	}
-}
-
 void mrl_pins_put(struct mrl_pins *pins)
 {
 	if (!pins)
@@ -561,6 +550,17 @@ void mrl_pins_put(struct mrl_pins *pins)
 	mrl_files_put(&pins->files);
 	mmdrop(pins->mm);
 	mrl_pins_unref(pins);
+}
+
+/* The pins a notifier callback collected (mrl_lease_drop_pins()). */
+void mrl_pins_put_chain(struct mrl_pins *chain)
+{
+	while (chain) {
+		struct mrl_pins *next = chain->sync_next;
+
+		mrl_pins_put(chain);
+		chain = next;
+	}
 }
 
 static struct workqueue_struct *mrl_unpin_wq;
