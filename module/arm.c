@@ -256,23 +256,41 @@ unlocked:
 	return ret;
 }
 
+/* What the arm hands mrl_pins_get() for mrl_lease_publish_pins(). */
+struct mrl_publish {
+	struct mrl_lease *lease;
+	u32 changes;		/* mrl_notifier_read_begin() of this attempt */
+};
+
 /*
  * Pins just taken, the mmap_lock still held: refuse them if a change of a
- * file began meanwhile, else make them the lease's at once.  An unmap of
- * the range from then on drops them before it returns (mrl_lease_invalidate()),
- * as for an armed lease, and the arm starts over.  After this the arm must
- * not touch them: that unmap may free them.
+ * file began meanwhile, if the range changed since the check (the pins may
+ * be of a file the check did not see), or if an anchor of theirs went
+ * (anchor.c); else make them the lease's at once.  An unmap of the range
+ * or of an anchor from then on drops them before it returns
+ * (mrl_lease_invalidate()), as for an armed lease, and the arm starts
+ * over.  After this the arm must not touch them: that unmap may free them.
  */
 static int mrl_lease_publish_pins(struct mrl_pins *pins, void *arg)
 {
-	struct mrl_lease *lease = arg;
+	struct mrl_publish *p = arg;
+	struct mrl_lease *lease = p->lease;
+	struct mrl_ctx *ctx = lease->ctx;
+	int ret = 0;
 
 	if (mrl_files_busy(&pins->files))
 		return -EAGAIN;
-	spin_lock(&lease->ctx->lock);
-	lease->pins = pins;
-	spin_unlock(&lease->ctx->lock);
-	return 0;
+	spin_lock(&ctx->lock);
+	if (mrl_notifier_changed(lease, p->changes) ||
+	    (pins->fsdax && !mrl_anchors_cover(ctx, &pins->files))) {
+		ret = -EAGAIN;
+	} else {
+		lease->pins = pins;
+		if (pins->fsdax)
+			ctx->fsdax_pins++;
+	}
+	spin_unlock(&ctx->lock);
+	return ret;
 }
 
 /*
@@ -304,6 +322,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 	u32 changes;
 
 	for (attempt = 0; attempt < MRL_ARM_ATTEMPTS; attempt++) {
+		struct mrl_publish publish = { .lease = lease };
 		struct mrl_files files = {};
 		struct file *layout_file = NULL;
 		bool pin = lease->flags & MRLEASE_REG_PIN;
@@ -311,6 +330,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		bool armed = false, guarded;
 
 		changes = mrl_notifier_read_begin(ctx, lease);
+		publish.changes = changes;
 		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file,
 					    &files);
 		guarded = layout_file;
@@ -324,12 +344,15 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		 */
 		if (!ret && (pin || guarded))
 			ret = mrl_files_wait_quiet(&files);
+		/* Before the pins: see anchor.c. */
+		if (!ret && pin && mrl_lease_spans_fsdax(lease))
+			ret = mrl_anchors_get(ctx, &files);
 		mrl_race_window("arm: checked, not pinned", false);
 		if (!ret && pin)
 			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
 					   gup_flags,
 					   mrl_lease_spans_fsdax(lease), &files,
-					   mrl_lease_publish_pins, lease);
+					   mrl_lease_publish_pins, &publish);
 		mrl_files_put(&files);
 		mrl_race_window("arm: pinned, not armed", false);
 

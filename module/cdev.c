@@ -42,6 +42,7 @@ static int mrl_open(struct inode *inode, struct file *file)
 	ctx->uid = current_uid();
 	mutex_init(&ctx->mutex);
 	ctx->itree = RB_ROOT_CACHED;
+	mrl_anchors_init(ctx);
 	mrl_lease_ctx_init(ctx);
 	INIT_LIST_HEAD(&ctx->layouts);
 	spin_lock_init(&ctx->lock);
@@ -64,6 +65,7 @@ static int mrl_release(struct inode *inode, struct file *file)
 	struct mrl_ctx *ctx = file->private_data;
 
 	mrl_lease_destroy_all(ctx);
+	mrl_anchors_put_all(ctx);
 	mrl_words_free(ctx);
 	mrl_user_put(ctx->user);
 	put_pid(ctx->owner);

@@ -66,8 +66,11 @@ struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease)
 
 	lockdep_assert_held(&lease->ctx->lock);
 	lease->pins = NULL;
-	if (pins)
+	if (pins) {
 		mrl_pins_unpin_dax(pins);
+		if (pins->fsdax)
+			lease->ctx->fsdax_pins--;
+	}
 	return pins;
 }
 
@@ -776,8 +779,10 @@ int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *re
 		return -EINVAL;
 	mutex_lock(&ctx->mutex);
 	lease = mrl_lease_lookup(ctx, ref->id);
-	if (lease)
+	if (lease) {
 		mrl_lease_destroy(ctx, lease, true);
+		mrl_anchors_trim(ctx);
+	}
 	mutex_unlock(&ctx->mutex);
 	return lease ? 0 : -ENOENT;
 }

@@ -62,6 +62,10 @@ struct mrl_ctx {
 	struct mmu_interval_notifier notifier;
 	bool notifier_attached;		/* under mutex, till close */
 	struct rb_root_cached itree;	/* struct mrl_lease.it, under lock */
+	/* anchor.c: a mapping of each fsdax file pinned, before 6.15 */
+	struct rb_root_cached anchors;	/* under lock */
+	struct list_head anchor_list;	/* changed under mutex and lock */
+	unsigned int fsdax_pins;	/* leases with pins->fsdax, under lock */
 
 	struct mutex mutex;		/* create, arm, destroy leases */
 	struct list_head layouts;	/* struct mrl_layout.ctx_node */
@@ -118,6 +122,7 @@ struct mrl_pins {
 	struct mrl_files files;		/* held until the pins go */
 	unsigned long nr;
 	bool dirty;			/* the device may have written them */
+	bool fsdax;			/* of a range that maps an fsdax file */
 	/* The DAX pages not unpinned yet are in [dax_first, dax_end); 0: none */
 	unsigned long dax_first, dax_end;
 	unsigned long zero;		/* of them, shared zero pages */
@@ -250,6 +255,15 @@ void mrl_cdev_uninit(void);
 /* arm.c */
 int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease);
 bool mrl_files_changing(const struct mrl_files *files);
+
+/* anchor.c */
+void mrl_anchors_init(struct mrl_ctx *ctx);
+int mrl_anchors_get(struct mrl_ctx *ctx, const struct mrl_files *files);
+bool mrl_anchors_cover(struct mrl_ctx *ctx, const struct mrl_files *files);
+bool mrl_anchors_unmapped(struct mrl_ctx *ctx, unsigned long start,
+			  unsigned long end);
+void mrl_anchors_trim(struct mrl_ctx *ctx);
+void mrl_anchors_put_all(struct mrl_ctx *ctx);
 
 /* lease.c */
 extern struct workqueue_struct *mrl_wq;

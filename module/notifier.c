@@ -73,6 +73,27 @@ static bool mrl_invalidate_is_harmless(struct mrl_lease *lease, u32 reason)
 	       lease->backings == BIT(MRLEASE_BACKING_ANON);
 }
 
+/*
+ * An anchor of the context goes (anchor.c): a truncate may skip its wait
+ * for our pins from now on, so the pins of every fsdax lease go, as for an
+ * unmap of its range.  Rare, and the holder's own doing: a walk of all its
+ * leases.  Under ctx->lock.
+ */
+static void mrl_invalidate_fsdax_pins(struct mrl_ctx *ctx,
+				      struct mrl_pins **sync)
+{
+	struct rb_node *node;
+
+	for (node = rb_first_cached(&ctx->itree); node; node = rb_next(node)) {
+		struct mrl_lease *lease = rb_entry(node, struct mrl_lease,
+						   it.rb);
+
+		if (lease->pins && lease->pins->fsdax)
+			mrl_lease_invalidate(lease, MRLEASE_REASON_UNMAP,
+					     lease->start, lease->end, sync);
+	}
+}
+
 static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 			   const struct mmu_notifier_range *range,
 			   unsigned long cur_seq)
@@ -109,6 +130,9 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 					     range->end,
 					     may_sync ? &sync : NULL);
 	}
+	if (reason == MRLEASE_REASON_UNMAP &&
+	    mrl_anchors_unmapped(ctx, range->start, range->end))
+		mrl_invalidate_fsdax_pins(ctx, may_sync ? &sync : NULL);
 	spin_unlock(&ctx->lock);
 	mrl_pins_put_chain(sync);
 	return true;

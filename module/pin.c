@@ -388,6 +388,7 @@ int mrl_pins_get(struct mm_struct *mm, unsigned long start, unsigned long end,
 	}
 	kref_init(&pins->ref);
 	pins->dirty = gup_flags & FOLL_WRITE;
+	pins->fsdax = fsdax;
 	pins->dax_first = 0;
 	pins->dax_end = 0;
 	pins->zero = 0;
