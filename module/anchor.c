@@ -280,13 +280,16 @@ static void mrl_anchors_drop(struct mrl_ctx *ctx)
 /*
  * No lease of @ctx pins an fsdax file any more (an unregister, under
  * ctx->mutex): the anchors go, so that they neither keep a deleted file's
- * blocks nor pile up in the holder's address space.
+ * blocks nor pile up in the holder's address space.  Only in the holder's
+ * mm: from elsewhere they could not be unmapped, only forgotten.
  */
 void mrl_anchors_trim(struct mrl_ctx *ctx)
 {
 	bool unused;
 
 	lockdep_assert_held(&ctx->mutex);
+	if (current->mm != ctx->mm)
+		return;
 	spin_lock(&ctx->lock);
 	unused = !ctx->fsdax_pins && !list_empty(&ctx->anchor_list);
 	spin_unlock(&ctx->lock);

@@ -260,6 +260,7 @@ unlocked:
 struct mrl_publish {
 	struct mrl_lease *lease;
 	u32 changes;		/* mrl_notifier_read_begin() of this attempt */
+	bool again;		/* refused for a change of ours: try again */
 };
 
 /*
@@ -283,6 +284,7 @@ static int mrl_lease_publish_pins(struct mrl_pins *pins, void *arg)
 	spin_lock(&ctx->lock);
 	if (mrl_notifier_changed(lease, p->changes) ||
 	    (pins->fsdax && !mrl_anchors_cover(ctx, &pins->files))) {
+		p->again = true;
 		ret = -EAGAIN;
 	} else {
 		lease->pins = pins;
@@ -353,6 +355,9 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 					   gup_flags,
 					   mrl_lease_spans_fsdax(lease), &files,
 					   mrl_lease_publish_pins, &publish);
+		/* The next attempt looks again (and anchors anew). */
+		if (ret == -EAGAIN && publish.again)
+			ret = 0;
 		mrl_files_put(&files);
 		mrl_race_window("arm: pinned, not armed", false);
 

@@ -180,8 +180,7 @@ int main(void)
 		t_skip("no xfs DAX mount ($MRLEASE_XFS)");
 	for (int f = 0; f < NFILES; f++)
 		fds[f] = h_dax_file(FILE_PAGES, H_UID, 0644, paths[f], sizeof(paths[f]));
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
+	sh = h_shared(sizeof(*sh));
 	h_stats(&base);
 	kfd = kmsg_open();
 

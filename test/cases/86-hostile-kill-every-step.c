@@ -162,8 +162,7 @@ int main(void)
 
 	t_watchdog(115);
 	h_need_root();
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
+	sh = h_shared(sizeof(*sh));
 	h_stats(&base);
 	kfd = kmsg_open();
 	CHECK_EQ(vmpin_holders(), 0);

@@ -36,10 +36,7 @@
 #define TRUNC_CAP_MS	8000
 
 static char path[300];
-static atomic_int stop;
-static struct shared {
-	atomic_int stop;
-} *sh;
+static atomic_int stop;		/* the holder's mapper thread */
 
 static int map_fd;	/* the holder's, of the file */
 
@@ -100,14 +97,13 @@ static char *find_anchor(const char *map)
 static void holder(int in, int out, void *arg)
 {
 	struct mrlease_register l[LEASES];
-	struct h_msg m = { .op = 'r' };
+	struct h_msg m = { .op = 'r' }, c;
 	int ctx = t_ctx();
 	pthread_t th;
 	int64_t t0;
 	void *n;
 	char *map, *anchor;
 
-	(void)in;
 	(void)arg;
 	map_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (map_fd < 0)
@@ -146,9 +142,11 @@ static void holder(int in, int out, void *arg)
 		usleep(100);
 	}
 	atomic_store(&stop, 1);
-	atomic_store(&sh->stop, 1);
 	CHECK_EQ(pthread_join(th, &n), 0);
 	m.v[2] = (intptr_t)n;
+	/* The rest with the truncator stopped. */
+	h_say(out, 'd', 0);
+	H_EXPECT(in, c, 'c', 30000);
 
 	/* The anchor: unmapping it breaks and unpins every fsdax lease. */
 	anchor = find_anchor(map);
@@ -178,18 +176,17 @@ static void holder(int in, int out, void *arg)
 	h_send(out, &m);
 }
 
-/* 't': v0 = cycles, v1 = longest call in ms, v2 = failed calls. */
+/* Until any message: 't', v0 = cycles, v1 = longest call in ms, v2 = failed calls. */
 static void truncator(int in, int out, void *arg)
 {
-	struct h_msg m = { .op = 't' };
+	struct h_msg m = { .op = 't' }, c;
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	unsigned int seed = 4242;
 
-	(void)in;
 	(void)arg;
 	if (fd < 0)
 		t_fail("open %s: %s", path, t_errname(errno));
-	while (!atomic_load(&sh->stop)) {
+	for (;;) {
 		for (int call = 1; call <= 3; call++) {
 			int64_t t0 = t_now_ns(), ms;
 			int r;
@@ -205,7 +202,8 @@ static void truncator(int in, int out, void *arg)
 		}
 		m.v[0]++;
 		/* A pause in which the holder's restores get through. */
-		t_msleep(2 + rand_r(&seed) % 8);
+		if (h_recv(in, &c, 2 + (int)(rand_r(&seed) % 8)))
+			break;
 	}
 	close(fd);
 	h_send(out, &m);
@@ -215,31 +213,33 @@ static void one_fs(void)
 {
 	struct nl_stats base;
 	struct h_agent h, t;
-	struct h_msg m;
+	struct h_msg m, tm;
 	int fd, kfd;
 
 	fd = h_dax_file(FILE_PAGES, H_UID, 0600, path, sizeof(path));
-	atomic_store(&sh->stop, 0);
 	atomic_store(&stop, 0);
 	h_stats(&base);
 	kfd = kmsg_open();
 	h_agent_start(&h, "mrl-hostile", H_UID, 64 * MiB, holder, NULL);
 	H_EXPECT(h.from, m, 'g', 30000);
 	h_agent_start(&t, "mrl-truncator", H_UID, 64 * KiB, truncator, NULL);
-	H_EXPECT(h.from, m, 'r', RUN_MS + TRUNC_CAP_MS + 30000);
+	H_EXPECT(h.from, m, 'd', RUN_MS + TRUNC_CAP_MS + 30000);
+	h_say(t.to, 's', 0);
+	H_EXPECT(t.from, tm, 't', TRUNC_CAP_MS * 3 + 10000);
+	h_say(h.to, 'c', 0);
+	H_EXPECT(h.from, m, 'r', 30000);
 	t_info("holder: %lld acks, %lld restores, %lld mapper ops; anchor %s; VmPin %lld kB after its close",
 	       (long long)m.v[0], (long long)m.v[1], (long long)m.v[2], m.v[3] ? "found and unmapped" : "none",
 	       (long long)m.v[4]);
 	CHECK_CHILD_OK(h.pid, 10000);
 	CHECK_EQ(m.v[4], 0);
 	CHECK_GE(m.v[2], 1);
-	H_EXPECT(t.from, m, 't', TRUNC_CAP_MS * 3 + 10000);
-	t_info("truncator: %lld cycles, the longest call took %lld ms (cap %d), %lld failed", (long long)m.v[0],
-	       (long long)m.v[1], TRUNC_CAP_MS, (long long)m.v[2]);
+	t_info("truncator: %lld cycles, the longest call took %lld ms (cap %d), %lld failed", (long long)tm.v[0],
+	       (long long)tm.v[1], TRUNC_CAP_MS, (long long)tm.v[2]);
 	CHECK_CHILD_OK(t.pid, 10000);
-	CHECK_GE(m.v[0], 1);
-	CHECK_EQ(m.v[2], 0);
-	CHECK_LE(m.v[1], TRUNC_CAP_MS);
+	CHECK_GE(tm.v[0], 1);
+	CHECK_EQ(tm.v[2], 0);
+	CHECK_LE(tm.v[1], TRUNC_CAP_MS);
 	H_CHECK_STATS(&base);
 	H_CHECK_NO_SPLAT(kfd, "while the holder's mapping merged and the file was truncated");
 	close(kfd);
@@ -250,8 +250,6 @@ int main(void)
 {
 	t_watchdog(110);
 	h_need_root();
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
 	h_each_fs(one_fs);
 	t_pass();
 }

@@ -495,8 +495,7 @@ int main(void)
 {
 	t_watchdog(110);
 	h_need_root();
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
+	sh = h_shared(sizeof(*sh));
 	h_each_fs(one_fs);
 	t_pass();
 }

@@ -232,6 +232,15 @@ static inline bool h_debug_kernel(void)
 	return uname(&u) == 0 && strstr(u.release, "-mrlease-debug-");
 }
 
+/* Memory the test's processes share (a fork keeps it), zeroed; fails the test otherwise. */
+static inline void *h_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(p != MAP_FAILED);
+	return p;
+}
+
 /* Map @pages of the file at @path shared and writable; fails the test otherwise. */
 static inline char *h_map_file(const char *path, size_t pages)
 {
