@@ -10,7 +10,10 @@
  *      status page and a check of a lease's validity word, each against a
  *      plain load of ordinary memory, and poll(fd, 0);
  *   2. register + unregister of 4 KiB, 2 MiB and 1 GiB, unpinned vs pinned
- *      (1 GiB pinned only if MemAvailable allows; else 256 MiB, said so);
+ *      (1 GiB pinned only if MemAvailable allows; else 256 MiB, said so),
+ *      and of a page of an ext4 -o dax file ($MRLEASE_EXT4), alone and with
+ *      another pinned lease of the file held (before 6.15 the first maps an
+ *      anchor of the file each time, the second keeps it);
  *   3. an unrelated mmap + touch + munmap in an address space with 0, 1000
  *      and 100000 leases (B) vs a forked process with none (A);
  *   4. latency from munmap() to the event_seq change seen by a thread
@@ -291,6 +294,34 @@ static void bench_status(void)
 	munmap((void *)st, pg);
 }
 
+/*
+ * @pages written pages of a new file in $@var (an -o dax mount), mapped
+ * shared; its path in @path.  NULL without $@var.
+ */
+static char *map_dax_file(const char *var, const char *name, size_t pages, char *path, size_t size, int *fdp)
+{
+	const char *dir = getenv(var);
+	char buf[64], *map;
+	int fd;
+
+	if (!dir || !*dir)
+		return NULL;
+	snprintf(path, size, "%s/%s.%d", dir, name, getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("create %s", path);
+	memset(buf, 0x5b, sizeof(buf));
+	for (size_t o = 0; o < pages * pg; o += sizeof(buf))
+		if (pwrite(fd, buf, sizeof(buf), (off_t)o) != (ssize_t)sizeof(buf))
+			die("write %s", path);
+	fsync(fd);
+	map = mmap(NULL, pages * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap %s", path);
+	*fdp = fd;
+	return map;
+}
+
 /* ---- 2. register + unregister -------------------------------------------- */
 
 static double quantile_last;	/* reg_row()'s unpinned median, us */
@@ -365,6 +396,29 @@ static void bench_register(void)
 	p = map_anon(big, true);
 	reg_row(big == GiB ? "1 GiB" : "256 MiB", p, big, 3, iters(big == GiB ? 50 : 100), scale > 1 ? 1 : 2);
 	munmap(p, big);
+
+	/*
+	 * A page of an ext4 -o dax file: before 6.15 the first pinned lease of
+	 * a context on a file maps an anchor of it, and the unregister of the
+	 * last unmaps it (module/anchor.c); with another pinned lease held on
+	 * the file the anchor stays.
+	 */
+	char path[256];
+	int fd;
+
+	p = map_dax_file("MRLEASE_EXT4", "bench-reg", 2, path, sizeof(path), &fd);
+	if (!p) {
+		printf("   (fsdax rows skipped: no $MRLEASE_EXT4)\n");
+		return;
+	}
+	reg_row("4 KiB ext4 -o dax", p, pg, 7, iters(1000), iters(1000));
+	uint64_t keep = reg(p + pg, pg, MRLEASE_REG_PIN);
+
+	reg_row("  with a pinned lease kept", p, pg, 7, iters(1000), iters(1000));
+	unreg(keep);
+	munmap(p, 2 * pg);
+	close(fd);
+	unlink(path);
 }
 
 /* ---- 3. unrelated mmap + munmap ----------------------------------------- */
@@ -693,28 +747,16 @@ static double foreign_punch(int fd)
 /* Median added ns of a punch against a pinned lease acked at once; *base_ns -1 if no mount. */
 static double break_added(const char *var, const char *fs, int rounds, double *base_ns)
 {
-	const char *dir = getenv(var);
 	double a[MAX_ROUNDS * 2], b[MAX_ROUNDS * 2];
-	char path[256], buf[64];
+	char path[256];
 	pthread_t th;
 	char *map;
 	int fd;
 
 	*base_ns = -1;
-	if (!dir || !*dir)
+	map = map_dax_file(var, "bench-break", 4, path, sizeof(path), &fd);
+	if (!map)
 		return 0;
-	snprintf(path, sizeof(path), "%s/bench-break.%d", dir, getpid());
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		die("create %s", path);
-	memset(buf, 0x5b, sizeof(buf));
-	for (size_t o = 0; o < 4 * pg; o += sizeof(buf))
-		if (pwrite(fd, buf, sizeof(buf), (off_t)o) != (ssize_t)sizeof(buf))
-			die("write %s", path);
-	fsync(fd);
-	map = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED)
-		die("mmap %s", path);
 	hold_fd = open_ctx();
 	atomic_store(&hold_stop, false);
 	if (pthread_create(&th, NULL, holder, NULL))
