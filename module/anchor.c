@@ -43,11 +43,12 @@ struct mrl_anchor {
 	bool gone;			/* unmapped, or never sealed */
 };
 
+/* vma_is_fsdax() of a mapping of @file. */
 static bool mrl_file_is_fsdax(struct file *file)
 {
 	struct inode *inode = file_inode(file);
 
-	return IS_DAX(inode) && S_ISREG(inode->i_mode);
+	return IS_DAX(inode) && !S_ISCHR(inode->i_mode);
 }
 
 /* A live anchor of @inode in @ctx?  Under ctx->lock. */
@@ -252,13 +253,14 @@ bool mrl_anchors_unmapped(struct mrl_ctx *ctx, unsigned long start,
 }
 
 /*
- * Unmap and forget every anchor of @ctx, if the caller runs in the holder's
- * mm (otherwise they go with the mm).  Out of the tree first, so that our
- * own unmap is not taken for the holder's.  A mapping the holder put in an
+ * Unmap and forget every anchor of @ctx (at close, after the last lease and
+ * the notifier; or trimmed), if the caller runs in the holder's mm
+ * (otherwise they go with the mm).  Out of the tree first, so that our own
+ * unmap is not taken for the holder's.  A mapping the holder put in an
  * anchor's place is left alone, unless it comes between the look and the
  * unmap: the holder's own doing, in its own mm.
  */
-static void mrl_anchors_drop(struct mrl_ctx *ctx)
+void mrl_anchors_put_all(struct mrl_ctx *ctx)
 {
 	bool own_mm = current->mm == ctx->mm && !(current->flags & PF_KTHREAD);
 	struct mrl_anchor *a, *tmp;
@@ -294,13 +296,7 @@ void mrl_anchors_trim(struct mrl_ctx *ctx)
 	unused = !ctx->fsdax_pins && !list_empty(&ctx->anchor_list);
 	spin_unlock(&ctx->lock);
 	if (unused)
-		mrl_anchors_drop(ctx);
-}
-
-/* At close, after the last lease and the notifier. */
-void mrl_anchors_put_all(struct mrl_ctx *ctx)
-{
-	mrl_anchors_drop(ctx);
+		mrl_anchors_put_all(ctx);
 }
 
 void mrl_anchors_init(struct mrl_ctx *ctx)

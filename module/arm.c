@@ -321,7 +321,6 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
 	unsigned int gup_flags;
 	int attempt, ret;
-	u32 changes;
 
 	for (attempt = 0; attempt < MRL_ARM_ATTEMPTS; attempt++) {
 		struct mrl_publish publish = { .lease = lease };
@@ -331,8 +330,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		struct mrl_pins *pins = NULL;
 		bool armed = false, guarded;
 
-		changes = mrl_notifier_read_begin(ctx, lease);
-		publish.changes = changes;
+		publish.changes = mrl_notifier_read_begin(ctx, lease);
 		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file,
 					    &files);
 		guarded = layout_file;
@@ -363,7 +361,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 
 		spin_lock(&ctx->lock);
 		/* Pins published and no unmap since that dropped them. */
-		if (!ret && !mrl_notifier_changed(lease, changes) &&
+		if (!ret && !mrl_notifier_changed(lease, publish.changes) &&
 		    !!lease->pins == pin && mrl_layout_guards(lease)) {
 			lease->state = MRLEASE_STATE_ARMED;
 			lease->generation++;
