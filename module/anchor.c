@@ -290,7 +290,8 @@ void mrl_anchors_trim(struct mrl_ctx *ctx)
 	bool unused;
 
 	lockdep_assert_held(&ctx->mutex);
-	if (current->mm != ctx->mm)
+	/* The list changes under ctx->mutex too: no lock to see it empty. */
+	if (current->mm != ctx->mm || list_empty(&ctx->anchor_list))
 		return;
 	spin_lock(&ctx->lock);
 	unused = !ctx->fsdax_pins && !list_empty(&ctx->anchor_list);

@@ -19,6 +19,7 @@
 #include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 
 #include "compat.h"
 #include "mrlease.h"
@@ -132,16 +133,25 @@ static bool mrl_may_hold_file(struct file *file, int *cap_lease)
 	return *cap_lease;
 }
 
-static void mrl_lease_note_backing(struct mrl_lease *lease,
-				   struct vm_area_struct *vma,
-				   struct path *old, struct file **layout_file)
+static int mrl_lease_note_backing(struct mrl_lease *lease,
+				  struct vm_area_struct *vma,
+				  struct path *old, struct file **layout_file)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	u32 backing = mrl_vma_backing(vma);
+	struct mrl_lease_file *lf = NULL;
 	struct inode *inode;
 	struct path path = {};
 
 	if (vma->vm_file) {
+		/* lease->file is set under ctx->mutex, which we hold. */
+		if (!lease->file) {
+			lf = kzalloc(sizeof(*lf), GFP_KERNEL_ACCOUNT);
+			if (!lf)
+				return -ENOMEM;
+			lf->lease = lease;
+			INIT_LIST_HEAD(&lf->layout_node);
+		}
 		path = vma->vm_file->f_path;
 		path_get(&path);
 	}
@@ -152,20 +162,26 @@ static void mrl_lease_note_backing(struct mrl_lease *lease,
 		*layout_file = get_file(vma->vm_file);
 
 	spin_lock(&ctx->lock);
-	*old = lease->path;
-	lease->path = path;
 	lease->backing = backing;
-	lease->dev = 0;
-	lease->ino = 0;
-	lease->offset = 0;
+	if (lf)
+		lease->file = lf;
+	lf = lease->file;
+	if (lf) {
+		*old = lf->path;
+		lf->path = path;
+		lf->dev = 0;
+		lf->ino = 0;
+		lf->offset = 0;
+	}
 	if (vma->vm_file) {
 		inode = file_inode(vma->vm_file);
-		lease->dev = new_encode_dev(inode->i_sb->s_dev);
-		lease->ino = inode->i_ino;
-		lease->offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
-				(lease->start - vma->vm_start);
+		lf->dev = new_encode_dev(inode->i_sb->s_dev);
+		lf->ino = inode->i_ino;
+		lf->offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+			     (lease->it.start - vma->vm_start);
 	}
 	spin_unlock(&ctx->lock);
+	return 0;
 }
 
 /*
@@ -184,7 +200,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 {
 	struct mm_struct *mm = lease->ctx->mm;
 	struct vm_area_struct *vma;
-	unsigned long addr = lease->start;
+	unsigned long addr = lease->it.start;
 	unsigned int flags = FOLL_WRITE | FOLL_LONGTERM;
 	struct path old_path = {};
 	bool may_hold = true;
@@ -195,7 +211,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	vma = find_vma(mm, addr);
-	while (addr < lease->end) {
+	while (addr < mrl_lease_end(lease)) {
 		if (!vma || vma->vm_start > addr) {
 			ret = -EFAULT;
 			break;
@@ -209,9 +225,12 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			ret = -EACCES;
 			break;
 		}
-		if (addr == lease->start)
-			mrl_lease_note_backing(lease, vma, &old_path,
-					       layout_file);
+		if (addr == lease->it.start) {
+			ret = mrl_lease_note_backing(lease, vma, &old_path,
+						     layout_file);
+			if (ret)
+				break;
+		}
 		if (!(vma->vm_flags & VM_WRITE))
 			flags &= ~FOLL_WRITE;
 		if (vma->vm_file && !mrl_vma_is_shmem(vma))
@@ -349,7 +368,7 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 			ret = mrl_anchors_get(ctx, &files);
 		mrl_race_window("arm: checked, not pinned", false);
 		if (!ret && pin)
-			ret = mrl_pins_get(ctx->mm, lease->start, lease->end,
+			ret = mrl_pins_get(ctx->mm, lease->it.start, mrl_lease_end(lease),
 					   gup_flags,
 					   mrl_lease_spans_fsdax(lease), &files,
 					   mrl_lease_publish_pins, &publish);

@@ -101,12 +101,12 @@ bool mrl_layout_breaking(struct inode *inode)
  */
 static bool mrl_layout_awaits_ack(struct mrl_layout *layout)
 {
-	struct mrl_lease *lease;
+	struct mrl_lease_file *lf;
 
 	if (layout->ctx->mm_exited)
 		return false;
-	list_for_each_entry(lease, &layout->leases, layout_node)
-		if (lease->state == MRLEASE_STATE_BROKEN)
+	list_for_each_entry(lf, &layout->leases, layout_node)
+		if (lf->lease->state == MRLEASE_STATE_BROKEN)
 			return true;
 	return false;
 }
@@ -116,15 +116,15 @@ static bool mrl_layout_lm_break(struct mrl_file_lease *fl)
 	struct mrl_layout *layout = mrl_compat_fl_owner(fl);
 	struct mrl_ctx *ctx = layout->ctx;
 	struct mrl_breaker breaker;
-	struct mrl_lease *lease;
+	struct mrl_lease_file *lf;
 	bool wait;
 
 	mrl_breaker_current(ctx, &breaker);
 	spin_lock(&ctx->lock);
-	list_for_each_entry(lease, &layout->leases, layout_node)
-		if (lease->state == MRLEASE_STATE_ARMED)
-			mrl_lease_break(lease, MRLEASE_REASON_LAYOUT,
-					lease->start, lease->end,
+	list_for_each_entry(lf, &layout->leases, layout_node)
+		if (lf->lease->state == MRLEASE_STATE_ARMED)
+			mrl_lease_break(lf->lease, MRLEASE_REASON_LAYOUT,
+					lf->lease->it.start, mrl_lease_end(lf->lease),
 					&breaker, NULL);
 	wait = mrl_layout_awaits_ack(layout);
 	/* Nothing to wait for: the locks code deletes the lease at once. */
@@ -243,7 +243,7 @@ void mrl_layout_release_now(struct mrl_layout *layout)
  */
 bool mrl_layout_guards(const struct mrl_lease *lease)
 {
-	const struct mrl_layout *layout = lease->layout;
+	const struct mrl_layout *layout = mrl_lease_layout(lease);
 
 	lockdep_assert_held(&lease->ctx->lock);
 	return !layout || layout->state == MRLEASE_LAYOUT_HELD ||
@@ -369,14 +369,14 @@ static void mrl_layout_put(struct mrl_layout *layout)
 /* Unhook @lease from its layout, if any.  Under ctx->mutex. */
 void mrl_layout_detach(struct mrl_lease *lease)
 {
-	struct mrl_layout *layout = lease->layout;
+	struct mrl_layout *layout = mrl_lease_layout(lease);
 	struct mrl_ctx *ctx = lease->ctx;
 
 	if (!layout)
 		return;
 	spin_lock(&ctx->lock);
-	list_del(&lease->layout_node);
-	lease->layout = NULL;
+	list_del_init(&lease->file->layout_node);
+	lease->file->layout = NULL;
 	mrl_layout_settle(layout);
 	spin_unlock(&ctx->lock);
 	mrl_layout_put(layout);
@@ -388,13 +388,12 @@ void mrl_layout_detach(struct mrl_lease *lease)
  */
 int mrl_layout_attach(struct mrl_lease *lease, struct file *file)
 {
+	struct mrl_layout *layout = mrl_lease_layout(lease);
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_layout *layout;
 
-	if (lease->layout && file &&
-	    file_inode(lease->layout->file) == file_inode(file)) {
+	if (layout && file && file_inode(layout->file) == file_inode(file)) {
 		fput(file);
-		return mrl_layout_take(lease->layout);
+		return mrl_layout_take(layout);
 	}
 	mrl_layout_detach(lease);
 	if (!file)
@@ -416,9 +415,10 @@ int mrl_layout_attach(struct mrl_lease *lease, struct file *file)
 		list_add(&layout->ctx_node, &ctx->layouts);
 	}
 	layout->users++;
+	/* The arm that found @file gave the lease its file part. */
 	spin_lock(&ctx->lock);
-	lease->layout = layout;
-	list_add(&lease->layout_node, &layout->leases);
+	lease->file->layout = layout;
+	list_add(&lease->file->layout_node, &layout->leases);
 	spin_unlock(&ctx->lock);
 	return mrl_layout_take(layout);
 }

@@ -48,6 +48,16 @@
 #include "compat.h"
 #include "mrlease.h"
 
+static void mrl_lease_snapshot_locked(struct mrl_lease *lease,
+				      struct mrl_lease_snapshot *snap);
+
+/* A lease's statistics count up to U32_MAX and stay there. */
+static void mrl_count(u32 *count)
+{
+	if (*count != U32_MAX)
+		(*count)++;
+}
+
 static struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id)
 {
 	lockdep_assert_held(&ctx->mutex);
@@ -138,10 +148,50 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
 	mrl_lease_timeout_stop(lease);
 	if (was_broken) {
 		WRITE_ONCE(ctx->status->broken, ctx->status->broken - 1);
-		if (lease->layout)
-			mrl_layout_settle(lease->layout);
+		if (mrl_lease_layout(lease))
+			mrl_layout_settle(mrl_lease_layout(lease));
 	}
 	return mrl_lease_take_pins(lease);
+}
+
+/*
+ * The monitor group hears of breaks from a work item per context: a break
+ * happens under ctx->lock, in the notifier, where no message can be built.
+ * Broken leases wait on ctx->ntf_leases for it.  Take @lease off that list:
+ * true if its break was not told yet, for a caller that is about to tell
+ * what came after it (ack, restore, revoke) and tells the break first.
+ * Under ctx->lock.
+ */
+static bool mrl_lease_ntf_unqueue(struct mrl_lease *lease)
+{
+	lockdep_assert_held(&lease->ctx->lock);
+	if (list_empty(&lease->ntf_node))
+		return false;
+	list_del_init(&lease->ntf_node);
+	return true;
+}
+
+static void mrl_lease_ntf_work(struct work_struct *work)
+{
+	struct mrl_ctx *ctx = container_of(work, struct mrl_ctx, ntf_work);
+	struct mrl_lease_snapshot snap;
+	struct mrl_lease *lease;
+
+	for (;;) {
+		spin_lock(&ctx->lock);
+		lease = list_first_entry_or_null(&ctx->ntf_leases,
+						 struct mrl_lease, ntf_node);
+		if (lease) {
+			list_del_init(&lease->ntf_node);
+			mrl_lease_snapshot_locked(lease, &snap);
+		}
+		spin_unlock(&ctx->lock);
+		if (!lease)
+			return;
+		mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_BREAK);
+		mrl_lease_snapshot_put(&snap);
+		cond_resched();
+	}
 }
 
 /*
@@ -149,12 +199,13 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
  * that the breaker can go on.  Under ctx->lock.
  */
 static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
-						u32 reason)
+						u32 reason, bool *break_unsent)
 {
 	struct mrl_pins *pins;
 
+	*break_unsent = mrl_lease_ntf_unqueue(lease);
 	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
-	lease->revokes++;
+	mrl_count(&lease->revokes);
 	atomic64_inc(&mrl_stats.revokes);
 	lease->record.type = MRLEASE_EVENT_REVOKED;
 	lease->record.reason = reason;
@@ -182,7 +233,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		struct mrl_pins *pins;
 		struct rb_node *node;
 		unsigned long now;
-		bool notify;
+		bool notify, unsent;
 
 		mrl_race_window("timeout: fired, not revoked", false);
 		rcu_read_lock();
@@ -201,7 +252,8 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 			rcu_read_unlock();
 			return;
 		}
-		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT);
+		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT,
+					       &unsent);
 		spin_unlock(&ctx->lock);
 		/* A kworker must not wait on a page lock user space may hold. */
 		mrl_pins_put_deferred(pins);
@@ -210,6 +262,9 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 			mrl_lease_snapshot(lease, &snap);
 		rcu_read_unlock();
 		if (notify) {
+			if (unsent)
+				mrl_netlink_notify_snapshot(&snap,
+							    MRLEASE_NTF_BREAK);
 			mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_REVOKE);
 			mrl_lease_snapshot_put(&snap);
 		}
@@ -221,14 +276,8 @@ void mrl_lease_ctx_init(struct mrl_ctx *ctx)
 {
 	ctx->deadlines = RB_ROOT_CACHED;
 	INIT_DELAYED_WORK(&ctx->timeout_work, mrl_lease_timeout_work);
-}
-
-static void mrl_lease_ntf_work(struct work_struct *work)
-{
-	struct mrl_lease *lease = container_of(work, struct mrl_lease,
-					       ntf_work);
-
-	mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
+	INIT_LIST_HEAD(&ctx->ntf_leases);
+	INIT_WORK(&ctx->ntf_work, mrl_lease_ntf_work);
 }
 
 /*
@@ -339,7 +388,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	/* Before anyone can learn of the break: the record, the breaker. */
 	mrl_word_clear(lease);
 	mrl_race_window("break: BROKEN, work not queued", true);
-	lease->breaks++;
+	mrl_count(&lease->breaks);
 	lease->last_break_ns = ktime_get_real_ns();
 	atomic64_inc(&mrl_stats.breaks);
 	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
@@ -363,8 +412,10 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	/* Every broken lease is revoked if its ack does not come in time. */
 	mrl_lease_timeout_start(lease);
 	mrl_event_queue(ctx, lease);
-	if (mrl_netlink_has_listeners())
-		queue_work(mrl_wq, &lease->ntf_work);
+	if (mrl_netlink_has_listeners() && list_empty(&lease->ntf_node)) {
+		list_add_tail(&lease->ntf_node, &ctx->ntf_leases);
+		queue_work(mrl_wq, &ctx->ntf_work);
+	}
 }
 
 /* A check of the page tables is over or moot.  Under ctx->lock. */
@@ -453,7 +504,7 @@ static void mrl_lease_verify_work(struct work_struct *work)
 		kthread_use_mm(ctx->mm);
 		/* Waits until the clear in progress is over. */
 		changes = mrl_notifier_read_begin(ctx, lease);
-		same = mrl_pins_mapped(pins, lease->start);
+		same = mrl_pins_mapped(pins, lease->it.start);
 		kthread_unuse_mm(ctx->mm);
 		mmput(ctx->mm);
 	}
@@ -472,8 +523,8 @@ static void mrl_lease_verify_work(struct work_struct *work)
 	 */
 	if (same && lease->pins && mrl_files_changing(&lease->pins->files)) {
 		same = false;
-		verify->start = lease->start;
-		verify->end = lease->end;
+		verify->start = lease->it.start;
+		verify->end = mrl_lease_end(lease);
 	}
 	if (verify->pending && lease->state == MRLEASE_STATE_ARMED) {
 		if (!same) {
@@ -507,15 +558,15 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 	struct mrl_record *rec = &lease->record;
 
 	lockdep_assert_held(&ctx->lock);
-	start = max(start, lease->start);
-	end = min(end, lease->end);
+	start = max(start, lease->it.start);
+	end = min(end, mrl_lease_end(lease));
 	if (start >= end)
 		return;
 	if (reason == MRLEASE_REASON_EXIT) {
 		ctx->mm_exited = true;
 		/* A breaker of the file must not wait for a dead holder. */
-		if (lease->layout)
-			mrl_layout_settle(lease->layout);
+		if (mrl_lease_layout(lease))
+			mrl_layout_settle(mrl_lease_layout(lease));
 	}
 
 	if (lease->state == MRLEASE_STATE_ARMED) {
@@ -577,20 +628,24 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 	struct mrl_ctx *ctx = lease->ctx;
 	struct mrl_pins *pins = NULL;
 	struct mrl_breaker breaker;
+	bool unsent = false;
 	int ret = 0;
 
 	mrl_breaker_current(ctx, &breaker);
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_lease_break(lease, MRLEASE_REASON_ADMIN,
-				lease->start, lease->end, &breaker, NULL);
+				lease->it.start, mrl_lease_end(lease), &breaker, NULL);
 	if (lease->state == MRLEASE_STATE_BROKEN)
-		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN);
+		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN,
+					       &unsent);
 	else
 		ret = -EINVAL;
 	spin_unlock(&ctx->lock);
 	/* Never wait on a page lock with the registry mutex held. */
 	mrl_pins_put_deferred(pins);
+	if (unsent)
+		mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
 	if (!ret)
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 	return ret;
@@ -600,7 +655,11 @@ static struct kmem_cache *mrl_lease_cache;
 
 static void mrl_lease_free_rcu(struct rcu_head *rcu)
 {
-	kmem_cache_free(mrl_lease_cache, container_of(rcu, struct mrl_lease, rcu));
+	struct mrl_lease *lease = container_of(rcu, struct mrl_lease, rcu);
+
+	/* With the lease: a reader under RCU may look at both. */
+	kfree(lease->file);
+	kmem_cache_free(mrl_lease_cache, lease);
 }
 
 /*
@@ -613,18 +672,22 @@ static void mrl_lease_free_rcu(struct rcu_head *rcu)
 static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 			      bool published)
 {
+	struct path path = {};
 	struct mrl_pins *pins;
-	struct path path;
 
 	mrl_registry_remove(lease->id);
 	spin_lock(&ctx->lock);
 	/* DYING first: the end of a check must not make its word valid again. */
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_DYING);
+	/* Its break need not be told: its end is. */
+	mrl_lease_ntf_unqueue(lease);
 	/* No notifier callback finds it from here on. */
 	mrl_notifier_del(ctx, lease);
 	mrl_lease_verify_end(lease);
-	path = lease->path;
-	lease->path = (struct path){};
+	if (lease->file) {
+		path = lease->file->path;
+		lease->file->path = (struct path){};
+	}
 	spin_unlock(&ctx->lock);
 	mrl_race_window("destroy: DYING, work not cancelled", false);
 	/*
@@ -638,7 +701,6 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 
 	if (lease->verify)
 		cancel_work_sync(&lease->verify->work);
-	cancel_work_sync(&lease->ntf_work);
 	kfree(lease->verify);
 	path_put(&path);
 	mrl_layout_detach(lease);
@@ -669,7 +731,6 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 {
 	struct mrl_lease *lease;
 	unsigned long start, end;
-	u32 id;
 	int ret;
 
 	if (reg->flags & ~MRLEASE_REG_ALL || reg->reserved)
@@ -706,12 +767,12 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	lease->flags = reg->flags;
 	lease->timeout_ms = reg->timeout_ms ? :
 		clamp(READ_ONCE(mrl_break_timeout_ms), 1U, MRL_MAX_TIMEOUT_MS);
-	lease->start = start;
-	lease->end = end;
+	lease->it.start = start;
+	lease->it.last = end - 1;
 	lease->cookie = reg->cookie;
 	INIT_LIST_HEAD(&lease->event_node);
+	INIT_LIST_HEAD(&lease->ntf_node);
 	RB_CLEAR_NODE(&lease->deadline_node);
-	INIT_WORK(&lease->ntf_work, mrl_lease_ntf_work);
 
 	if (reg->flags & MRLEASE_REG_PIN) {
 		lease->verify = kzalloc(sizeof(*lease->verify),
@@ -724,14 +785,9 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 		INIT_WORK(&lease->verify->work, mrl_lease_verify_work);
 	}
 
-	/* Reserve the id; the lease is published once it is armed. */
-	ret = mrl_registry_reserve(&id);
-	if (ret)
-		goto free_lease;
-	lease->id = id;
 	ret = mrl_words_get(ctx, lease);
 	if (ret)
-		goto release_id;
+		goto free_lease;
 	ret = mrl_notifier_attach(ctx);
 	if (ret)
 		goto put_word;
@@ -740,18 +796,19 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	spin_unlock(&ctx->lock);
 	ctx->nr_leases++;
 
+	/* Armed, it gets its id: nothing finds it before. */
 	ret = mrl_lease_arm(ctx, lease);
+	if (!ret)
+		ret = mrl_registry_add(lease);
 	if (ret) {
 		mrl_lease_destroy(ctx, lease, false);
 		goto unlock;
 	}
-	mrl_registry_publish(lease);
 	atomic64_inc(&mrl_stats.registers);
-	reg->id = id;
+	reg->id = lease->id;
 	reg->generation = lease->generation;
-	spin_lock(&ctx->lock);
+	/* Only an arm, under ctx->mutex, sets the token. */
 	reg->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
-	spin_unlock(&ctx->lock);
 	reg->word = lease->word;
 	mrl_netlink_notify(lease, MRLEASE_NTF_REGISTER);
 	mutex_unlock(&ctx->mutex);
@@ -759,8 +816,6 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 
 put_word:
 	mrl_words_put(ctx, lease);
-release_id:
-	mrl_registry_remove(id);
 free_lease:
 	kfree(lease->verify);
 	kmem_cache_free(mrl_lease_cache, lease);
@@ -791,6 +846,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 {
 	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
+	bool unsent = false;
 	int ret;
 
 	if (ref->flags || ref->reserved)
@@ -811,8 +867,9 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	else
 		ret = 0;
 	if (!ret) {
+		unsent = mrl_lease_ntf_unqueue(lease);
 		pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_ACKED);
-		lease->acks++;
+		mrl_count(&lease->acks);
 		lease->last_ack_ns = ktime_get_real_ns() - lease->last_break_ns;
 		atomic64_inc(&mrl_stats.acks);
 		mrl_stats_ack_latency(lease->last_ack_ns);
@@ -821,10 +878,15 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	if (!ret) {
 		mrl_pins_put(pins);
 		/* A breaker may wait on the file lease too: the last ack frees it. */
-		if (lease->layout)
-			mrl_layout_release_now(lease->layout);
-		/* The monitor must see the break before its ack. */
-		flush_work(&lease->ntf_work);
+		if (mrl_lease_layout(lease))
+			mrl_layout_release_now(mrl_lease_layout(lease));
+		/*
+		 * The monitor must see the break before its ack: told here
+		 * if the work had not taken it yet, else by the work.
+		 */
+		if (unsent)
+			mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
+		flush_work(&ctx->ntf_work);
 		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);
 	}
 unlock:
@@ -836,6 +898,7 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 {
 	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
+	bool unsent;
 	u32 prev_state;
 	int ret;
 
@@ -859,8 +922,11 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Restoring a BROKEN lease acks it. */
 	if (prev_state == MRLEASE_STATE_BROKEN)
 		prev_state = MRLEASE_STATE_ACKED;
+	unsent = mrl_lease_ntf_unqueue(lease);
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_ARMING);
 	spin_unlock(&ctx->lock);
+	if (unsent)
+		mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
 	mrl_race_window("restore: ARMING, work not cancelled", false);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
@@ -882,9 +948,10 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 		goto unlock;
 	}
 	spin_lock(&ctx->lock);
-	lease->restores++;
-	res->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
+	mrl_count(&lease->restores);
 	spin_unlock(&ctx->lock);
+	/* Only an arm, under ctx->mutex, sets the token. */
+	res->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
 	atomic64_inc(&mrl_stats.restores);
 	res->generation = lease->generation;
 	mrl_netlink_notify(lease, MRLEASE_NTF_RESTORE);
@@ -946,23 +1013,25 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	/* Every other field is out: nothing of the caller's stays. */
 	memset(q, 0, sizeof(*q));
 	q->id = id;
-	q->addr = lease->start;
-	q->len = lease->end - lease->start;
+	q->addr = lease->it.start;
+	q->len = mrl_lease_end(lease) - lease->it.start;
 	q->cookie = lease->cookie;
 	q->lease_flags = lease->flags;
 	spin_lock(&ctx->lock);
 	q->backing = lease->backing;
-	q->dev = lease->dev;
-	q->ino = lease->ino;
-	q->offset = lease->offset;
+	if (lease->file) {
+		q->dev = lease->file->dev;
+		q->ino = lease->file->ino;
+		q->offset = lease->file->offset;
+	}
 	q->timeout_ms = mrl_lease_timeout_ms(lease);
 	q->state = lease->state;
 	q->generation = lease->generation;
 	q->pinned_pages = lease->pins ? lease->pins->nr : 0;
 	q->breaks = min_t(u64, lease->breaks, U32_MAX);
-	if (lease->layout) {
-		q->layout = lease->layout->state;
-		q->layout_error = lease->layout->error;
+	if (mrl_lease_layout(lease)) {
+		q->layout = mrl_lease_layout(lease)->state;
+		q->layout_error = mrl_lease_layout(lease)->error;
 	}
 	q->hold = mrl_lease_hold(lease);
 	spin_unlock(&ctx->lock);
@@ -987,8 +1056,9 @@ void mrl_lease_destroy_all(struct mrl_ctx *ctx)
 	}
 	mrl_notifier_detach(ctx);
 	mutex_unlock(&ctx->mutex);
-	/* No lease left to break: the timeout work cannot come back. */
+	/* No lease left to break: the works cannot come back. */
 	cancel_delayed_work_sync(&ctx->timeout_work);
+	cancel_work_sync(&ctx->ntf_work);
 }
 
 /* May the caller of a netlink request see @lease? */
@@ -997,47 +1067,56 @@ bool mrl_lease_visible(struct mrl_lease *lease, bool admin)
 	return admin || uid_eq(lease->ctx->uid, current_uid());
 }
 
-void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap)
+/* As mrl_lease_snapshot(), with ctx->lock held. */
+static void mrl_lease_snapshot_locked(struct mrl_lease *lease,
+				      struct mrl_lease_snapshot *snap)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 
+	lockdep_assert_held(&ctx->lock);
 	memset(snap, 0, sizeof(*snap));
 	snap->id = lease->id;
-	snap->addr = lease->start;
-	snap->len = lease->end - lease->start;
+	snap->addr = lease->it.start;
+	snap->len = mrl_lease_end(lease) - lease->it.start;
 	snap->cookie = lease->cookie;
 	snap->flags = lease->flags;
 	snap->owner_pid = pid_nr_ns(ctx->owner, task_active_pid_ns(current));
 	memcpy(snap->owner_comm, ctx->owner_comm, sizeof(snap->owner_comm));
 	snap->uid = ctx->uid;
-
-	spin_lock(&ctx->lock);
 	snap->state = lease->state;
 	snap->timeout_ms = mrl_lease_timeout_ms(lease);
 	snap->hold = mrl_lease_hold(lease);
 	snap->generation = lease->generation;
 	snap->pinned_pages = lease->pins ? lease->pins->nr : 0;
 	snap->backing = lease->backing;
-	snap->dev = lease->dev;
-	snap->ino = lease->ino;
-	snap->offset = lease->offset;
-	snap->path = lease->path;
-	path_get(&snap->path);
+	if (lease->file) {
+		snap->dev = lease->file->dev;
+		snap->ino = lease->file->ino;
+		snap->offset = lease->file->offset;
+		snap->path = lease->file->path;
+		path_get(&snap->path);
+	}
 	snap->breaks = lease->breaks;
 	snap->acks = lease->acks;
 	snap->restores = lease->restores;
 	snap->revokes = lease->revokes;
 	snap->last_break_ns = lease->last_break_ns;
 	snap->last_ack_ns = lease->last_ack_ns;
-	if (lease->layout) {
-		snap->layout = lease->layout->state;
-		snap->layout_error = lease->layout->error;
+	if (mrl_lease_layout(lease)) {
+		snap->layout = mrl_lease_layout(lease)->state;
+		snap->layout_error = mrl_lease_layout(lease)->error;
 	}
 	snap->reason = lease->record.reason;
 	snap->breaker_pid = lease->record.breaker_pid;
 	memcpy(snap->breaker_comm, lease->record.breaker_comm,
 	       sizeof(snap->breaker_comm));
-	spin_unlock(&ctx->lock);
+}
+
+void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap)
+{
+	spin_lock(&lease->ctx->lock);
+	mrl_lease_snapshot_locked(lease, snap);
+	spin_unlock(&lease->ctx->lock);
 }
 
 void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap)

@@ -81,6 +81,9 @@ struct mrl_ctx {
 	/* Break timeouts (lease.c): BROKEN leases by deadline, one work. */
 	struct rb_root_cached deadlines;	/* under lock */
 	struct delayed_work timeout_work;
+	/* Breaks the monitor group has not heard of yet (lease.c). */
+	struct list_head ntf_leases;		/* under lock */
+	struct work_struct ntf_work;
 
 	/* Validity words (words.c); NULL/0 without the feature. */
 	struct page **word_pages;	/* published with release */
@@ -152,45 +155,71 @@ struct mrl_record {
 	char breaker_comm[16];
 };
 
+/*
+ * A lease.  The many are armed and unpinned: what only a file, pins, a
+ * page-table check or a break needs is elsewhere or comes last.
+ */
 struct mrl_lease {
-	struct interval_tree_node it;	/* in ctx->itree, under ctx->lock */
-	u32 changes;			/* invalidations seen, under ctx->lock */
+	/* The range, [it.start, it.last], in ctx->itree, under ctx->lock. */
+	struct interval_tree_node it;
 	struct mrl_ctx *ctx;
 	struct rcu_head rcu;		/* registry lookups run under RCU */
-	u32 id;				/* in the global registry */
-	u32 flags;			/* MRLEASE_REG_* */
-	u32 timeout_ms;
-	unsigned long start, end;	/* page aligned, end exclusive */
+	u64 id;				/* in the global registry */
 	u64 cookie;
+	u64 token;			/* its word's value while ARMED */
+	u64 generation;			/* under ctx->lock */
+	u32 changes;			/* invalidations seen, under ctx->lock */
 	u32 word;			/* validity word or MRLEASE_NO_WORD */
-	u64 token;			/* its value while ARMED, under lock */
+	u32 timeout_ms;
+	u8 flags;			/* MRLEASE_REG_* */
+	u8 state;			/* MRLEASE_STATE_*, MRL_STATE_*: lock */
 
 	/* Filled at each arm, under ctx->mutex and ctx->lock. */
-	u32 backing;			/* of the first page */
+	u8 backing;			/* of the first page */
 	u8 backings;			/* BIT(MRLEASE_BACKING_*) of all pages */
 	bool may_hold;			/* owns every file, or CAP_LEASE */
-	bool admin;			/* CAP_SYS_ADMIN at register: no ceiling */
-	u64 dev, ino, offset;
-	struct path path;		/* file backings */
-	struct mrl_layout *layout;	/* set under ctx->mutex and ctx->lock */
-	struct list_head layout_node;	/* on layout->leases, under ctx->lock */
-
-	/* Under ctx->lock. */
-	u32 state;			/* MRLEASE_STATE_* or 0 while arming */
-	u64 generation;
-	u64 breaks, acks, restores, revokes;
-	u64 last_break_ns;		/* CLOCK_REALTIME */
-	u64 last_ack_ns;		/* how long the last ack took */
-	struct list_head event_node;	/* on ctx->events while queued */
-	struct mrl_record record;
-	struct mrl_pins *pins;
+	bool admin;			/* CAP_SYS_ADMIN at arm: no ceiling */
+	struct mrl_lease_file *file;	/* set once, under mutex and lock */
+	struct mrl_pins *pins;		/* under ctx->lock */
 	struct mrl_verify *verify;	/* pinned leases only */
 
+	/* Statistics, under ctx->lock; the counts stop at U32_MAX. */
+	u32 breaks, acks, restores, revokes;
+	u64 last_break_ns;		/* CLOCK_REALTIME */
+	u64 last_ack_ns;		/* how long the last ack took */
+
+	/* The break, under ctx->lock. */
+	struct list_head event_node;	/* on ctx->events while queued */
+	struct mrl_record record;
+	struct list_head ntf_node;	/* on ctx->ntf_leases, under ctx->lock */
 	/* While BROKEN, in ctx->deadlines until the jiffies of its timeout. */
 	struct rb_node deadline_node;
 	unsigned long deadline;
-	struct work_struct ntf_work;	/* tell the monitor group of a break */
 };
+
+static inline unsigned long mrl_lease_end(const struct mrl_lease *lease)
+{
+	return lease->it.last + 1;
+}
+
+/*
+ * What a lease over a file keeps of it: allocated by the first arm that
+ * finds a file behind the lease's first page and freed with the lease
+ * (after RCU, as the lease), so that anonymous leases, the many, carry
+ * one pointer for it.  Fields under ctx->lock.
+ */
+struct mrl_lease_file {
+	struct mrl_lease *lease;
+	struct path path;		/* of the last arm's first page */
+	u64 dev, ino, offset;
+	struct mrl_layout *layout;	/* set under ctx->mutex and ctx->lock */
+	struct list_head layout_node;	/* on layout->leases */
+};
+
+static inline struct mrl_layout *mrl_lease_layout(const struct mrl_lease *lease)
+{
+	return lease->file ? lease->file->layout : NULL;
+}
 
 /*
  * A clear of pinned memory, checked against the page tables before it
@@ -319,15 +348,14 @@ struct mrl_lease_snapshot;
 void mrl_netlink_notify_snapshot(struct mrl_lease_snapshot *snap, u32 ntf);
 
 /* registry.c: global lease ids, for netlink and unique across contexts */
-int mrl_registry_reserve(u32 *id);
-void mrl_registry_publish(struct mrl_lease *lease);
-void mrl_registry_remove(u32 id);
+int mrl_registry_add(struct mrl_lease *lease);
+void mrl_registry_remove(u64 id);
 struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id);
 struct mrl_lease *mrl_registry_find(u64 id);
 void mrl_registry_lock(void);
 void mrl_registry_unlock(void);
 unsigned int mrl_registry_seq(void);
-struct mrl_lease *mrl_registry_next(unsigned long *id);
+struct mrl_lease *mrl_registry_next(unsigned long *slot);
 
 /* notifier.c */
 int mrl_notifier_attach(struct mrl_ctx *ctx);

@@ -205,7 +205,7 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 	struct nlattr **attrs = mrl_compat_dump_attrs(cb);
 	bool admin = mrl_nl_admin(cb->skb);
 	struct mrl_lease_snapshot snap;
-	unsigned long id = cb->args[0];
+	unsigned long slot = cb->args[0];
 	struct mrl_lease *lease;
 	bool filter_pid = attrs[MRLEASE_A_OWNER_PID];
 	u32 pid = filter_pid ? nla_get_u32(attrs[MRLEASE_A_OWNER_PID]) : 0;
@@ -218,8 +218,8 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 
 	mrl_registry_lock();
 	cb->seq = mrl_registry_seq();
-	for (lease = mrl_registry_next(&id); lease;
-	     id++, lease = mrl_registry_next(&id)) {
+	for (lease = mrl_registry_next(&slot); lease;
+	     slot++, lease = mrl_registry_next(&slot)) {
 		if (!mrl_lease_visible(lease, admin))
 			continue;
 		mrl_lease_snapshot(lease, &snap);
@@ -237,8 +237,8 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 	mrl_registry_unlock();
 	kfree(pathbuf);
 
-	cb->args[0] = id;
-	/* A full skb ends this round; the next resumes at @id. */
+	cb->args[0] = slot;
+	/* A full skb ends this round; the next resumes at @slot. */
 	if (ret && !skb->len)
 		return ret;
 	return skb->len;

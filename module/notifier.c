@@ -90,7 +90,7 @@ static void mrl_invalidate_fsdax_pins(struct mrl_ctx *ctx,
 
 		if (lease->pins && lease->pins->fsdax)
 			mrl_lease_invalidate(lease, MRLEASE_REASON_UNMAP,
-					     lease->start, lease->end, sync);
+					     lease->it.start, mrl_lease_end(lease), sync);
 	}
 }
 
@@ -172,8 +172,6 @@ void mrl_notifier_detach(struct mrl_ctx *ctx)
 void mrl_notifier_add(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
 	lockdep_assert_held(&ctx->lock);
-	lease->it.start = lease->start;
-	lease->it.last = lease->end - 1;
 	interval_tree_insert(&lease->it, &ctx->itree);
 }
 

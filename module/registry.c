@@ -3,6 +3,14 @@
  * The global lease registry: ids unique across all contexts, so that one id
  * names one lease for the ioctls and for netlink.
  *
+ * An id is a slot of the registry's xarray in its low 32 bits and a tag in
+ * the bits above.  Slots are the lowest free, so that the array stays dense
+ * and a register or unregister rarely allocates or frees a node (cyclic
+ * slots made each one build and tear down the whole path to a new index);
+ * the tag counts registrations, so that a stale id does not name the lease
+ * that took its slot next.  Tags stop below bit 53: ids stay exact in a
+ * JSON number.
+ *
  * Insertions and removals take mrl_registry_mutex, so a netlink dump or
  * revoke that holds it sees leases (and their contexts) stay alive.  Lookups
  * from the ioctls only need RCU: leases are freed after a grace period, and a
@@ -18,35 +26,46 @@
 
 static DEFINE_XARRAY_ALLOC1(mrl_registry);
 static DEFINE_MUTEX(mrl_registry_mutex);
-static u32 mrl_registry_next_id;
+#define MRL_ID_TAG_BITS		21
+static u32 mrl_registry_tag;
 static unsigned int mrl_registry_generation;	/* for consistent dumps */
 
-/* Reserve an id; the lease stays invisible until mrl_registry_publish(). */
-int mrl_registry_reserve(u32 *id)
+static u32 mrl_id_slot(u64 id)
 {
+	return lower_32_bits(id);
+}
+
+/*
+ * Give an armed lease its id and make it visible.  A lookup under RCU may
+ * find it in its slot before its id is set: it then matches no id.
+ */
+int mrl_registry_add(struct mrl_lease *lease)
+{
+	u32 slot;
 	int ret;
 
 	mutex_lock(&mrl_registry_mutex);
-	ret = xa_alloc_cyclic(&mrl_registry, id, NULL, xa_limit_32b,
-			      &mrl_registry_next_id, GFP_KERNEL_ACCOUNT);
+	ret = xa_alloc(&mrl_registry, &slot, lease, xa_limit_32b,
+		       GFP_KERNEL_ACCOUNT);
+	if (!ret) {
+		mrl_registry_tag = (mrl_registry_tag + 1) &
+				   (BIT(MRL_ID_TAG_BITS) - 1);
+		WRITE_ONCE(lease->id, (u64)mrl_registry_tag << 32 | slot);
+		mrl_registry_generation++;
+	}
 	mutex_unlock(&mrl_registry_mutex);
-	return ret < 0 ? ret : 0;
+	if (!ret)
+		atomic64_inc(&mrl_stats.leases);
+	return ret;
 }
 
-void mrl_registry_publish(struct mrl_lease *lease)
+/* Before the lease goes; nothing to do for one that never got its id. */
+void mrl_registry_remove(u64 id)
 {
+	if (!id)
+		return;
 	mutex_lock(&mrl_registry_mutex);
-	/* Storing into a reserved slot never allocates. */
-	xa_store(&mrl_registry, lease->id, lease, GFP_KERNEL);
-	mrl_registry_generation++;
-	mutex_unlock(&mrl_registry_mutex);
-	atomic64_inc(&mrl_stats.leases);
-}
-
-void mrl_registry_remove(u32 id)
-{
-	mutex_lock(&mrl_registry_mutex);
-	if (xa_erase(&mrl_registry, id))
+	if (xa_erase(&mrl_registry, mrl_id_slot(id)))
 		atomic64_dec(&mrl_stats.leases);
 	mrl_registry_generation++;
 	mutex_unlock(&mrl_registry_mutex);
@@ -57,11 +76,9 @@ struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id)
 {
 	struct mrl_lease *lease;
 
-	if (!id || id > U32_MAX)
-		return NULL;
 	rcu_read_lock();
-	lease = xa_load(&mrl_registry, id);
-	if (lease && lease->ctx != ctx)
+	lease = xa_load(&mrl_registry, mrl_id_slot(id));
+	if (lease && (lease->ctx != ctx || READ_ONCE(lease->id) != id))
 		lease = NULL;
 	rcu_read_unlock();
 	return lease;
@@ -70,10 +87,11 @@ struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id)
 /* Any visible-or-not lease @id, under the registry lock. */
 struct mrl_lease *mrl_registry_find(u64 id)
 {
+	struct mrl_lease *lease;
+
 	lockdep_assert_held(&mrl_registry_mutex);
-	if (!id || id > U32_MAX)
-		return NULL;
-	return xa_load(&mrl_registry, id);
+	lease = xa_load(&mrl_registry, mrl_id_slot(id));
+	return lease && READ_ONCE(lease->id) == id ? lease : NULL;
 }
 
 void mrl_registry_lock(void)
@@ -93,8 +111,9 @@ unsigned int mrl_registry_seq(void)
 }
 
 /* The first lease with an id >= *@id, under the registry lock. */
-struct mrl_lease *mrl_registry_next(unsigned long *id)
+/* The next lease from slot *@slot on, for a dump in slot order. */
+struct mrl_lease *mrl_registry_next(unsigned long *slot)
 {
 	lockdep_assert_held(&mrl_registry_mutex);
-	return xa_find(&mrl_registry, id, U32_MAX, XA_PRESENT);
+	return xa_find(&mrl_registry, slot, U32_MAX, XA_PRESENT);
 }

@@ -220,11 +220,23 @@ static void attacker(int in, int out, void *arg)
 		no_such_lease(ctx, vi.id[i] | 1ull << 32, vi.gen[i]);
 		tried += 2;
 	}
-	for (uint64_t id = lo > SWEEP ? lo - SWEEP : 1; id <= hi + SWEEP; id++) {
-		if (id == own.id)
-			continue;
-		no_such_lease(ctx, id, 1);
-		tried++;
+	/*
+	 * An id is a registry slot (low 32 bits) and a tag: the slots next to
+	 * each victim lease's under its tag, and its slot under the next tags.
+	 */
+	for (int i = 0; i < NL; i++) {
+		for (int d = -SWEEP; d <= SWEEP; d++) {
+			uint64_t id = vi.id[i] + (int64_t)d;
+
+			if (d && id != own.id) {
+				no_such_lease(ctx, id, 1);
+				tried++;
+			}
+		}
+		for (uint64_t t = 1; t <= SWEEP; t++) {
+			no_such_lease(ctx, vi.id[i] + (t << 32), vi.gen[i]);
+			tried++;
+		}
 	}
 	no_such_lease(ctx, 0, 0);
 	no_such_lease(ctx, UINT64_MAX, 1);

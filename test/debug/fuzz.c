@@ -597,7 +597,8 @@ static void fuzz_ioctl(void)
 		c->words_size = u.api.words_size;
 		break;
 	case 1:
-		if (!u.reg.id || u.reg.id > 0xffffffffULL)
+		/* Never 0, exact in a JSON number (uapi: below 2^53). */
+		if (!u.reg.id || u.reg.id >= 1ULL << 53)
 			violation("register returned id %#llx", (unsigned long long)u.reg.id);
 		if (W.nleases < MAX_LEASES)
 			W.leases[W.nleases++] = (struct lease){ u.reg.id, u.reg.generation, ci };

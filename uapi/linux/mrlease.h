@@ -279,7 +279,9 @@ struct mrlease_api {
  *		caller without CAP_SYS_ADMIN every break waits at most the
  *		administrator's ceiling (parameter max_break_timeout_ms,
  *		default 45000, like fs.lease-break-time), whatever was asked.
- * @id:		out: lease id, unique among all contexts, never 0.
+ * @id:		out: lease id, unique among all contexts, never 0, below
+ *		2^53; not reused for a long time (not before 2^21 other
+ *		registrations), not ordered.
  * @generation:	out: generation of the lease, bumped by each restore.
  * @token:	out: with MRLEASE_FEATURE_VALID_WORDS, the value of the
  *		lease's validity word while it is ARMED (never 0), else 0.
