@@ -5,7 +5,7 @@
  *   ARMING --arm--> ARMED --break--> BROKEN --ack--> ACKED --restore--.
  *     ^                                `--timeout--> REVOKED --restore-+
  *     `----------------------------------------------------------------'
- *   any state --unregister/close/exit--> DYING --> freed after RCU
+ *   any state --unregister/close/exit--> DYING --> freed
  *
  * Who moves a lease, under which lock:
  *  - ARMING -> ARMED: the arm (register, restore), under ctx->mutex and
@@ -39,7 +39,6 @@
 #include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -171,6 +170,36 @@ static bool mrl_lease_ntf_unqueue(struct mrl_lease *lease)
 	return true;
 }
 
+/*
+ * Before @lease leaves BROKEN (ack, restore, revoke), under ctx->lock: if
+ * the monitor group has not heard of its break yet, take it and keep a
+ * snapshot of the lease as it broke for mrl_lease_ntf_tell().
+ */
+static bool mrl_lease_ntf_take(struct mrl_lease *lease,
+			       struct mrl_lease_snapshot *snap)
+{
+	if (!mrl_lease_ntf_unqueue(lease))
+		return false;
+	mrl_lease_snapshot_locked(lease, snap);
+	return true;
+}
+
+/*
+ * Once the lock is dropped, and before what came after the break is told:
+ * the break, by us if we took it, else by the work, which may be telling
+ * it right now.
+ */
+static void mrl_lease_ntf_tell(struct mrl_ctx *ctx, bool taken,
+			       struct mrl_lease_snapshot *snap)
+{
+	if (taken) {
+		mrl_netlink_notify_snapshot(snap, MRLEASE_NTF_BREAK);
+		mrl_lease_snapshot_put(snap);
+	} else if (mrl_netlink_has_listeners()) {
+		flush_work(&ctx->ntf_work);
+	}
+}
+
 static void mrl_lease_ntf_work(struct work_struct *work)
 {
 	struct mrl_ctx *ctx = container_of(work, struct mrl_ctx, ntf_work);
@@ -199,11 +228,13 @@ static void mrl_lease_ntf_work(struct work_struct *work)
  * that the breaker can go on.  Under ctx->lock.
  */
 static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
-						u32 reason, bool *break_unsent)
+						u32 reason,
+						struct mrl_lease_snapshot *brk,
+						bool *brk_taken)
 {
 	struct mrl_pins *pins;
 
-	*break_unsent = mrl_lease_ntf_unqueue(lease);
+	*brk_taken = mrl_lease_ntf_take(lease, brk);
 	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
 	mrl_count(&lease->revokes);
 	atomic64_inc(&mrl_stats.revokes);
@@ -217,10 +248,9 @@ static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
 /*
  * No ack within the break timeout: revoke, so the breaker can go on.  One
  * lease at a time, the lock dropped in between.  A lease found in the tree
- * under ctx->lock is not DYING yet, and RCU keeps its memory until we are
- * done with it (it is freed after a grace period): enough for the snapshot
- * the monitor group gets.  The context outlives the work (close cancels it
- * once every lease is gone).
+ * under ctx->lock is not DYING yet; the monitor group's snapshot of it is
+ * taken before the lock goes, as an unregister may free it after.  The
+ * context outlives the work (close cancels it once every lease is gone).
  */
 static void mrl_lease_timeout_work(struct work_struct *work)
 {
@@ -228,15 +258,14 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 					   struct mrl_ctx, timeout_work);
 
 	for (;;) {
-		struct mrl_lease_snapshot snap;
+		struct mrl_lease_snapshot snap, brk;
 		struct mrl_lease *lease;
 		struct mrl_pins *pins;
 		struct rb_node *node;
 		unsigned long now;
-		bool notify, unsent;
+		bool notify, taken;
 
 		mrl_race_window("timeout: fired, not revoked", false);
-		rcu_read_lock();
 		spin_lock(&ctx->lock);
 		node = rb_first_cached(&ctx->deadlines);
 		lease = node ? rb_entry(node, struct mrl_lease, deadline_node) :
@@ -249,22 +278,19 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		}
 		if (!lease) {
 			spin_unlock(&ctx->lock);
-			rcu_read_unlock();
 			return;
 		}
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT,
-					       &unsent);
+					       &brk, &taken);
+		/* Only under the lock: an unregister may free it after. */
+		notify = mrl_netlink_has_listeners();
+		if (notify)
+			mrl_lease_snapshot_locked(lease, &snap);
 		spin_unlock(&ctx->lock);
 		/* A kworker must not wait on a page lock user space may hold. */
 		mrl_pins_put_deferred(pins);
-		notify = mrl_netlink_has_listeners();
-		if (notify)
-			mrl_lease_snapshot(lease, &snap);
-		rcu_read_unlock();
+		mrl_lease_ntf_tell(ctx, taken, &brk);
 		if (notify) {
-			if (unsent)
-				mrl_netlink_notify_snapshot(&snap,
-							    MRLEASE_NTF_BREAK);
 			mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_REVOKE);
 			mrl_lease_snapshot_put(&snap);
 		}
@@ -626,9 +652,10 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 int mrl_lease_revoke(struct mrl_lease *lease)
 {
 	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_lease_snapshot brk;
 	struct mrl_pins *pins = NULL;
 	struct mrl_breaker breaker;
-	bool unsent = false;
+	bool taken = false;
 	int ret = 0;
 
 	mrl_breaker_current(ctx, &breaker);
@@ -638,29 +665,28 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 				lease->it.start, mrl_lease_end(lease), &breaker, NULL);
 	if (lease->state == MRLEASE_STATE_BROKEN)
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN,
-					       &unsent);
+					       &brk, &taken);
 	else
 		ret = -EINVAL;
 	spin_unlock(&ctx->lock);
 	/* Never wait on a page lock with the registry mutex held. */
 	mrl_pins_put_deferred(pins);
-	if (unsent)
-		mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
-	if (!ret)
+	if (!ret) {
+		mrl_lease_ntf_tell(ctx, taken, &brk);
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
+	}
 	return ret;
 }
 
+/*
+ * SLAB_TYPESAFE_BY_RCU: a lease is freed at once, but its memory stays a
+ * lease until a grace period has passed.  The one lookup under RCU alone
+ * (mrl_registry_find_own()) checks the lease's context and id, which no
+ * other lease of that context can have meanwhile; every other reader holds
+ * ctx->lock, ctx->mutex or the registry mutex, which a destroy takes
+ * before it frees.  No rcu_head in each lease, no callback per unregister.
+ */
 static struct kmem_cache *mrl_lease_cache;
-
-static void mrl_lease_free_rcu(struct rcu_head *rcu)
-{
-	struct mrl_lease *lease = container_of(rcu, struct mrl_lease, rcu);
-
-	/* With the lease: a reader under RCU may look at both. */
-	kfree(lease->file);
-	kmem_cache_free(mrl_lease_cache, lease);
-}
 
 /*
  * Tear a lease down.  Caller holds ctx->mutex.  The order matters: out of
@@ -675,7 +701,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	struct path path = {};
 	struct mrl_pins *pins;
 
-	mrl_registry_remove(lease->id);
+	mrl_registry_remove(lease);
 	spin_lock(&ctx->lock);
 	/* DYING first: the end of a check must not make its word valid again. */
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_DYING);
@@ -712,7 +738,9 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	}
 	ctx->nr_leases--;
 	mrl_user_uncharge_lease(ctx->user);
-	call_rcu(&lease->rcu, mrl_lease_free_rcu);
+	/* Nothing reaches the file part now: out of every list and tree. */
+	kfree(lease->file);
+	kmem_cache_free(mrl_lease_cache, lease);
 }
 
 static int mrl_range_from_user(u64 addr, u64 len, unsigned long *start,
@@ -785,9 +813,13 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 		INIT_WORK(&lease->verify->work, mrl_lease_verify_work);
 	}
 
-	ret = mrl_words_get(ctx, lease);
+	/* Its id before the arm: a break from the arm on tells it. */
+	ret = mrl_registry_add(lease);
 	if (ret)
 		goto free_lease;
+	ret = mrl_words_get(ctx, lease);
+	if (ret)
+		goto remove_id;
 	ret = mrl_notifier_attach(ctx);
 	if (ret)
 		goto put_word;
@@ -796,10 +828,7 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	spin_unlock(&ctx->lock);
 	ctx->nr_leases++;
 
-	/* Armed, it gets its id: nothing finds it before. */
 	ret = mrl_lease_arm(ctx, lease);
-	if (!ret)
-		ret = mrl_registry_add(lease);
 	if (ret) {
 		mrl_lease_destroy(ctx, lease, false);
 		goto unlock;
@@ -816,6 +845,8 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 
 put_word:
 	mrl_words_put(ctx, lease);
+remove_id:
+	mrl_registry_remove(lease);
 free_lease:
 	kfree(lease->verify);
 	kmem_cache_free(mrl_lease_cache, lease);
@@ -844,9 +875,10 @@ int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *re
 
 int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 {
+	struct mrl_lease_snapshot brk;
 	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
-	bool unsent = false;
+	bool taken = false;
 	int ret;
 
 	if (ref->flags || ref->reserved)
@@ -867,7 +899,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	else
 		ret = 0;
 	if (!ret) {
-		unsent = mrl_lease_ntf_unqueue(lease);
+		taken = mrl_lease_ntf_take(lease, &brk);
 		pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_ACKED);
 		mrl_count(&lease->acks);
 		lease->last_ack_ns = ktime_get_real_ns() - lease->last_break_ns;
@@ -880,13 +912,8 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		/* A breaker may wait on the file lease too: the last ack frees it. */
 		if (mrl_lease_layout(lease))
 			mrl_layout_release_now(mrl_lease_layout(lease));
-		/*
-		 * The monitor must see the break before its ack: told here
-		 * if the work had not taken it yet, else by the work.
-		 */
-		if (unsent)
-			mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
-		flush_work(&ctx->ntf_work);
+		/* The monitor must see the break before its ack. */
+		mrl_lease_ntf_tell(ctx, taken, &brk);
 		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);
 	}
 unlock:
@@ -896,9 +923,10 @@ unlock:
 
 int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 {
+	struct mrl_lease_snapshot brk;
 	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
-	bool unsent;
+	bool taken;
 	u32 prev_state;
 	int ret;
 
@@ -922,11 +950,10 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Restoring a BROKEN lease acks it. */
 	if (prev_state == MRLEASE_STATE_BROKEN)
 		prev_state = MRLEASE_STATE_ACKED;
-	unsent = mrl_lease_ntf_unqueue(lease);
+	taken = mrl_lease_ntf_take(lease, &brk);
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_ARMING);
 	spin_unlock(&ctx->lock);
-	if (unsent)
-		mrl_netlink_notify(lease, MRLEASE_NTF_BREAK);
+	mrl_lease_ntf_tell(ctx, taken, &brk);
 	mrl_race_window("restore: ARMING, work not cancelled", false);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
@@ -1138,7 +1165,8 @@ int mrl_lease_init(void)
 	mrl_wq = alloc_workqueue("mrlease", WQ_UNBOUND, 0);
 	if (!mrl_wq)
 		return -ENOMEM;
-	mrl_lease_cache = KMEM_CACHE(mrl_lease, SLAB_ACCOUNT);
+	mrl_lease_cache = KMEM_CACHE(mrl_lease,
+				     SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU);
 	if (!mrl_lease_cache) {
 		destroy_workqueue(mrl_wq);
 		return -ENOMEM;
@@ -1150,7 +1178,6 @@ void mrl_lease_uninit(void)
 {
 	/* Every context is closed; a last file lease release may be queued. */
 	destroy_workqueue(mrl_wq);
-	/* Leases freed after a grace period must be gone first. */
-	rcu_barrier();
+	/* For SLAB_TYPESAFE_BY_RCU it waits out a grace period itself. */
 	kmem_cache_destroy(mrl_lease_cache);
 }

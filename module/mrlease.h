@@ -163,7 +163,6 @@ struct mrl_lease {
 	/* The range, [it.start, it.last], in ctx->itree, under ctx->lock. */
 	struct interval_tree_node it;
 	struct mrl_ctx *ctx;
-	struct rcu_head rcu;		/* registry lookups run under RCU */
 	u64 id;				/* in the global registry */
 	u64 cookie;
 	u64 token;			/* its word's value while ARMED */
@@ -349,7 +348,7 @@ void mrl_netlink_notify_snapshot(struct mrl_lease_snapshot *snap, u32 ntf);
 
 /* registry.c: global lease ids, for netlink and unique across contexts */
 int mrl_registry_add(struct mrl_lease *lease);
-void mrl_registry_remove(u64 id);
+void mrl_registry_remove(struct mrl_lease *lease);
 struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id);
 struct mrl_lease *mrl_registry_find(u64 id);
 void mrl_registry_lock(void);

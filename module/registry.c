@@ -3,19 +3,20 @@
  * The global lease registry: ids unique across all contexts, so that one id
  * names one lease for the ioctls and for netlink.
  *
- * An id is a slot of the registry's xarray in its low 32 bits and a tag in
- * the bits above.  Slots are the lowest free, so that the array stays dense
- * and a register or unregister rarely allocates or frees a node (cyclic
- * slots made each one build and tear down the whole path to a new index);
- * the tag counts registrations, so that a stale id does not name the lease
- * that took its slot next.  Tags stop below bit 53: ids stay exact in a
- * JSON number.
+ * An id is a slot of the registry's xarray in its low 24 bits (16M leases)
+ * and a tag in the 29 bits above.  Slots are the lowest free, so that the
+ * array stays dense and a register or unregister rarely allocates or frees
+ * a node (cyclic slots made each one build and tear down the whole path to
+ * a new index); the tag counts registrations, so that a stale id names the
+ * lease that took its slot only after 2^29 more registrations (hours of
+ * nothing else).  Ids stay below 2^53, exact in a JSON number.
  *
  * Insertions and removals take mrl_registry_mutex, so a netlink dump or
  * revoke that holds it sees leases (and their contexts) stay alive.  Lookups
- * from the ioctls only need RCU: leases are freed after a grace period, and a
- * lease found to belong to the caller's context is then kept alive by that
- * context's mutex.
+ * from the ioctls only need RCU: lease memory stays a lease for a grace
+ * period (SLAB_TYPESAFE_BY_RCU), and a lease found with the caller's
+ * context and the id asked for is kept alive by that context's mutex (or
+ * ctx->lock), which its destroy needs.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -26,18 +27,20 @@
 
 static DEFINE_XARRAY_ALLOC1(mrl_registry);
 static DEFINE_MUTEX(mrl_registry_mutex);
-#define MRL_ID_TAG_BITS		21
+#define MRL_ID_SLOT_BITS	24
+#define MRL_ID_TAG_BITS		29
 static u32 mrl_registry_tag;
 static unsigned int mrl_registry_generation;	/* for consistent dumps */
 
 static u32 mrl_id_slot(u64 id)
 {
-	return lower_32_bits(id);
+	return id & (BIT(MRL_ID_SLOT_BITS) - 1);
 }
 
 /*
- * Give an armed lease its id and make it visible.  A lookup under RCU may
- * find it in its slot before its id is set: it then matches no id.
+ * Give a new lease its id, before its arm: from then on its breaks can be
+ * told.  A lookup under RCU may find it in its slot before its id is set:
+ * it then matches no id.  Netlink sees it once an arm succeeded.
  */
 int mrl_registry_add(struct mrl_lease *lease)
 {
@@ -45,33 +48,37 @@ int mrl_registry_add(struct mrl_lease *lease)
 	int ret;
 
 	mutex_lock(&mrl_registry_mutex);
-	ret = xa_alloc(&mrl_registry, &slot, lease, xa_limit_32b,
+	ret = xa_alloc(&mrl_registry, &slot, lease,
+		       XA_LIMIT(1, BIT(MRL_ID_SLOT_BITS) - 1),
 		       GFP_KERNEL_ACCOUNT);
 	if (!ret) {
 		mrl_registry_tag = (mrl_registry_tag + 1) &
 				   (BIT(MRL_ID_TAG_BITS) - 1);
-		WRITE_ONCE(lease->id, (u64)mrl_registry_tag << 32 | slot);
+		WRITE_ONCE(lease->id,
+			   (u64)mrl_registry_tag << MRL_ID_SLOT_BITS | slot);
 		mrl_registry_generation++;
 	}
 	mutex_unlock(&mrl_registry_mutex);
-	if (!ret)
-		atomic64_inc(&mrl_stats.leases);
-	return ret;
+	if (ret)
+		return ret == -EBUSY ? -ENOSPC : ret;
+	atomic64_inc(&mrl_stats.leases);
+	return 0;
 }
 
 /* Before the lease goes; nothing to do for one that never got its id. */
-void mrl_registry_remove(u64 id)
+void mrl_registry_remove(struct mrl_lease *lease)
 {
-	if (!id)
+	if (!lease->id)
 		return;
 	mutex_lock(&mrl_registry_mutex);
-	if (xa_erase(&mrl_registry, mrl_id_slot(id)))
+	if (xa_cmpxchg(&mrl_registry, mrl_id_slot(lease->id), lease, NULL,
+		       GFP_KERNEL) == lease)
 		atomic64_dec(&mrl_stats.leases);
 	mrl_registry_generation++;
 	mutex_unlock(&mrl_registry_mutex);
 }
 
-/* The lease @id if it belongs to @ctx.  Caller holds ctx->mutex. */
+/* The lease @id if it belongs to @ctx.  Caller holds ctx->mutex or lock. */
 struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id)
 {
 	struct mrl_lease *lease;
@@ -84,14 +91,21 @@ struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id)
 	return lease;
 }
 
-/* Any visible-or-not lease @id, under the registry lock. */
+/* For netlink: a lease whose register has not armed it yet is not there. */
+static bool mrl_registry_shown(struct mrl_lease *lease)
+{
+	return READ_ONCE(lease->generation);
+}
+
+/* Lease @id, under the registry lock. */
 struct mrl_lease *mrl_registry_find(u64 id)
 {
 	struct mrl_lease *lease;
 
 	lockdep_assert_held(&mrl_registry_mutex);
 	lease = xa_load(&mrl_registry, mrl_id_slot(id));
-	return lease && READ_ONCE(lease->id) == id ? lease : NULL;
+	return lease && READ_ONCE(lease->id) == id &&
+	       mrl_registry_shown(lease) ? lease : NULL;
 }
 
 void mrl_registry_lock(void)
@@ -114,6 +128,12 @@ unsigned int mrl_registry_seq(void)
 /* The next lease from slot *@slot on, for a dump in slot order. */
 struct mrl_lease *mrl_registry_next(unsigned long *slot)
 {
+	struct mrl_lease *lease;
+
 	lockdep_assert_held(&mrl_registry_mutex);
-	return xa_find(&mrl_registry, slot, U32_MAX, XA_PRESENT);
+	for (lease = xa_find(&mrl_registry, slot, U32_MAX, XA_PRESENT);
+	     lease && !mrl_registry_shown(lease);
+	     lease = xa_find_after(&mrl_registry, slot, U32_MAX, XA_PRESENT))
+		;
+	return lease;
 }

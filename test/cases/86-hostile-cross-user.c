@@ -221,7 +221,7 @@ static void attacker(int in, int out, void *arg)
 		tried += 2;
 	}
 	/*
-	 * An id is a registry slot (low 32 bits) and a tag: the slots next to
+	 * An id is a registry slot (low 24 bits) and a tag: the slots next to
 	 * each victim lease's under its tag, and its slot under the next tags.
 	 */
 	for (int i = 0; i < NL; i++) {
@@ -234,7 +234,7 @@ static void attacker(int in, int out, void *arg)
 			}
 		}
 		for (uint64_t t = 1; t <= SWEEP; t++) {
-			no_such_lease(ctx, vi.id[i] + (t << 32), vi.gen[i]);
+			no_such_lease(ctx, vi.id[i] + (t << 24), vi.gen[i]);
 			tried++;
 		}
 	}

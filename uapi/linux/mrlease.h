@@ -280,7 +280,7 @@ struct mrlease_api {
  *		administrator's ceiling (parameter max_break_timeout_ms,
  *		default 45000, like fs.lease-break-time), whatever was asked.
  * @id:		out: lease id, unique among all contexts, never 0, below
- *		2^53; not reused for a long time (not before 2^21 other
+ *		2^53; not reused for a long time (not before 2^29 other
  *		registrations), not ordered.
  * @generation:	out: generation of the lease, bumped by each restore.
  * @token:	out: with MRLEASE_FEATURE_VALID_WORDS, the value of the
@@ -298,7 +298,8 @@ struct mrlease_api {
  * exceed RLIMIT_MEMLOCK, or the module-wide cap on pins of the shared zero
  * page (memory never written), or out of memory; -EMFILE the per-context
  * lease limit (parameter max_leases_per_ctx); -EUSERS the per-user limit
- * (parameter max_leases_per_user); -EOPNOTSUPP the pages cannot be pinned
+ * (parameter max_leases_per_user); -ENOSPC 2^24 - 1 leases exist in all
+ * contexts together; -EOPNOTSUPP the pages cannot be pinned
  * (among them DAX pages shared by reflinked files); -EAGAIN a pinned range
  * kept changing while it was pinned, or a truncate, hole punch or write of
  * one of its files is in progress, or a layout lease on one of them is being
