@@ -116,6 +116,50 @@ static int iters(int n)
 static struct mrlease_api api;
 static double poll_ns;		/* section 1's median, the yardstick of section 2 */
 
+/*
+ * The goals of issue 11, each beside its figure of this run, printed last
+ * as one table: the figure, what it is measured against, and the limit.
+ */
+struct goal {
+	char what[48], figure[24], against[32];
+	double value, limit;	/* value <= limit meets the goal */
+	const char *unit;	/* of value and limit: "x" or " B" */
+};
+static struct goal goals[12];
+static int nr_goals;
+
+static void __attribute__((format(printf, 6, 7)))
+goal(const char *what, double value, double limit, const char *unit, const char *against, const char *fig, ...)
+{
+	struct goal *g = &goals[nr_goals];
+	va_list ap;
+
+	if (nr_goals == (int)(sizeof(goals) / sizeof(goals[0])))
+		return;
+	nr_goals++;
+	snprintf(g->what, sizeof(g->what), "%s", what);
+	snprintf(g->against, sizeof(g->against), "%s", against);
+	va_start(ap, fig);
+	vsnprintf(g->figure, sizeof(g->figure), fig, ap);
+	va_end(ap);
+	g->value = value;
+	g->limit = limit;
+	g->unit = unit;
+}
+
+static void print_goals(void)
+{
+	printf("\nSummary: each goal beside its figure from this run\n");
+	printf("   %-44s %-14s %-24s %9s %9s  %s\n", "", "figure", "against", "ratio", "goal", "met");
+	for (int i = 0; i < nr_goals; i++) {
+		const struct goal *g = &goals[i];
+
+		printf("   %-44s %-14s %-24s %8.2f%s %6s%.*f%s  %s\n", g->what, g->figure, g->against,
+		       g->value, g->unit, "<= ", g->limit < 10 ? 2 : 0, g->limit, g->unit,
+		       g->value <= g->limit ? "yes" : "no");
+	}
+}
+
 static int open_ctx(void)
 {
 	int fd = open("/dev/" MRLEASE_DEVICE_NAME, O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -276,6 +320,9 @@ static void bench_status(void)
 	double mw = quantile(w, rounds, 0.5), mb = quantile(b, rounds, 0.5);
 
 	poll_ns = mb;
+	goal("\"anything new?\" (status page load)", ma / mp, 1.05, "x", "a plain load", "%.2f ns", ma);
+	if (words)
+		goal("\"still valid?\" (validity word)", mw / mp, 1.05, "x", "a plain load", "%.2f ns", mw);
 	printf("\n1. one-load checks (%d rounds, alternating; %d loads, %d polls per round)\n",
 	       rounds, na, nb);
 	printf("   %-46s %10s %10s %8s\n", "", "ns/op", "plain ns", "ratio");
@@ -381,10 +428,14 @@ static void bench_register(void)
 	reg_row("4 KiB", p, 4 * KiB, 7, iters(2000), iters(2000));
 	printf("   %-26s %12.1f x poll(fd, 0) (%.2f us; goal <= 4x, kdreg2's level)\n", "4 KiB unpinned",
 	       quantile_last / poll_ns * 1e3, poll_ns / 1e3);
+	goal("register + unregister, 4 KiB unpinned", quantile_last / poll_ns * 1e3, 4, "x", "poll(fd, 0)",
+	     "%.1f us", quantile_last);
 	munmap(p, 4 * KiB);
 	p = map_anon(2 * MiB, true);
 	reg_row("2 MiB", p, 2 * MiB, 7, iters(200), iters(100));
 	printf("   %-26s %12.1f x poll(fd, 0)\n", "2 MiB unpinned", quantile_last / poll_ns * 1e3);
+	goal("register + unregister, 2 MiB unpinned", quantile_last / poll_ns * 1e3, 4, "x", "poll(fd, 0)",
+	     "%.1f us", quantile_last);
 	munmap(p, 2 * MiB);
 
 	if (big < GiB) {
@@ -571,6 +622,10 @@ static void bench_mmap(double baseline_ns)
 		printf("   0 leases vs module not loaded: %.2fx\n", row[0][1] / baseline_ns);
 	printf("   registering took %.1f us/lease up to %d leases, %.1f us/lease up to %d: %.2fx   goal <= 1.2x\n",
 	       row[1][2] / 1e3, counts[1], row[2][2] / 1e3, MANY, row[2][2] / row[1][2]);
+	goal("unrelated mmap + munmap, 100,000 leases", row[2][1] / row[2][0], 1.05, "x", "a process without leases",
+	     "%.0f ns", row[2][1]);
+	goal("register, up to 100,000 leases held", row[2][2] / row[1][2], 1.2, "x", "up to 1,000 held",
+	     "%.1f us", row[2][2] / 1e3);
 
 	/* 5. memory, from the same run; printed at the end. */
 	close(ctx);
@@ -584,6 +639,8 @@ static void bench_mmap(double baseline_ns)
 	fprintf(out, "\n5. kernel memory per lease (%d unpinned one-page leases)\n", MANY);
 	fprintf(out, "   Slab %+lld KiB with them, %+lld KiB after close: %.0f bytes/lease   goal <= 96 B\n",
 	       slab1 - slab0, slab2 - slab0, (double)(slab1 - slab0) * 1024 / MANY);
+	goal("kernel memory per unpinned lease, 100,000", (double)(slab1 - slab0) * 1024 / MANY, 96, " B",
+	     "Slab in /proc/meminfo", "%.0f B", (double)(slab1 - slab0) * 1024 / MANY);
 	if (nbefore && nafter) {
 		fprintf(out, "   caches that grew most (/proc/slabinfo, active objects x size):\n");
 		static bool done[1024];
@@ -893,9 +950,12 @@ static void bench_break(void)
 		snprintf(label, sizeof(label), "hole punch of a leased page, %s -o dax", fss[i][1]);
 		if (base < 0)
 			printf("   %-46s (no $%s)\n", label, fss[i][0]);
-		else if (fan > 0)
+		else if (fan > 0) {
 			printf("   %-46s %10.1f %10.1f %7.2fx   goal <= 1.0x\n", label, added / 1e3, base / 1e3,
 			       added / fan);
+			snprintf(label, sizeof(label), "foreign break, hole punch on %s -o dax", fss[i][1]);
+			goal(label, added / fan, 1.0, "x", "fanotify permission", "+%.0f us", added / 1e3);
+		}
 		else
 			printf("   %-46s %10.1f %10.1f\n", label, added / 1e3, base / 1e3);
 	}
@@ -947,6 +1007,7 @@ int main(int argc, char **argv)
 	bench_latency();
 	bench_break();
 	fputs(mem_report, stdout);
+	print_goals();
 	printf("\n(total %.0f s)\n", (now_ns() - t0) / 1e9);
 	return 0;
 }
