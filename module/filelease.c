@@ -212,28 +212,31 @@ static void mrl_layout_release_work(struct work_struct *work)
 }
 
 /*
- * An ack let the breaker go: give the file lease back here, without the
- * work item's latency, when the acker may (it owns the file).  Should
- * F_UNLCK fail all the same, the work item does it.  Under ctx->mutex, so
- * that @layout stays.
+ * An ack let the breaker go, or the last lease of the file left: give the
+ * file lease back here, without the work item's latency, when the caller
+ * may (it owns the file).  Should F_UNLCK fail all the same, the work item
+ * does it.  False if the caller may not: then it is the work's to do.
+ * Under ctx->mutex, so that @layout stays.
  */
-void mrl_layout_release_now(struct mrl_layout *layout)
+bool mrl_layout_release_now(struct mrl_layout *layout)
 {
 	struct mrl_ctx *ctx = layout->ctx;
 	bool broken;
 
 	lockdep_assert_held(&ctx->mutex);
-	if (!uid_eq(current_fsuid(), file_inode(layout->file)->i_uid) ||
-	    !mrl_layout_should_release(layout, &broken))
-		return;
+	if (!uid_eq(current_fsuid(), file_inode(layout->file)->i_uid))
+		return false;
+	if (!mrl_layout_should_release(layout, &broken))
+		return true;
 	if (broken)
 		mrl_layout_grace_start(file_inode(layout->file));
 	if (!mrl_layout_unlock(layout))
-		return;
+		return true;
 	spin_lock(&ctx->lock);
 	layout->unlock_failed = true;
 	spin_unlock(&ctx->lock);
 	queue_work(mrl_wq, &layout->release_work);
+	return true;
 }
 
 /*
@@ -360,7 +363,10 @@ static void mrl_layout_put(struct mrl_layout *layout)
 	spin_lock(&ctx->lock);
 	layout->unused = true;
 	spin_unlock(&ctx->lock);
-	queue_work(mrl_wq, &layout->release_work);
+	/* A register + unregister need not wait for a kernel worker. */
+	if (!mrl_layout_release_now(layout))
+		queue_work(mrl_wq, &layout->release_work);
+	/* Nor may one queued before outlive @layout. */
 	flush_work(&layout->release_work);
 	fput(layout->file);
 	kfree(layout);

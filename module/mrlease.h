@@ -336,7 +336,7 @@ void mrl_layout_settle(struct mrl_layout *layout);
 void mrl_layout_grace_start(const struct inode *inode);
 bool mrl_layout_breaking(struct inode *inode);
 bool mrl_layout_guards(const struct mrl_lease *lease);
-void mrl_layout_release_now(struct mrl_layout *layout);
+bool mrl_layout_release_now(struct mrl_layout *layout);
 
 /* netlink.c */
 int mrl_netlink_init(void);
