@@ -187,15 +187,17 @@ static bool mrl_lease_ntf_take(struct mrl_lease *lease,
 /*
  * Once the lock is dropped, and before what came after the break is told:
  * the break, by us if we took it, else by the work, which may be telling
- * it right now.
+ * it right now: @wait for it, unless we are a work of mrl_wq ourselves
+ * (waiting there for another could deadlock once the queue's max_active
+ * works all wait).
  */
 static void mrl_lease_ntf_tell(struct mrl_ctx *ctx, bool taken,
-			       struct mrl_lease_snapshot *snap)
+			       struct mrl_lease_snapshot *snap, bool wait)
 {
 	if (taken) {
 		mrl_netlink_notify_snapshot(snap, MRLEASE_NTF_BREAK);
 		mrl_lease_snapshot_put(snap);
-	} else if (mrl_netlink_has_listeners()) {
+	} else if (wait && mrl_netlink_has_listeners()) {
 		flush_work(&ctx->ntf_work);
 	}
 }
@@ -289,7 +291,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		spin_unlock(&ctx->lock);
 		/* A kworker must not wait on a page lock user space may hold. */
 		mrl_pins_put_deferred(pins);
-		mrl_lease_ntf_tell(ctx, taken, &brk);
+		mrl_lease_ntf_tell(ctx, taken, &brk, false);
 		if (notify) {
 			mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_REVOKE);
 			mrl_lease_snapshot_put(&snap);
@@ -672,7 +674,7 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 	/* Never wait on a page lock with the registry mutex held. */
 	mrl_pins_put_deferred(pins);
 	if (!ret) {
-		mrl_lease_ntf_tell(ctx, taken, &brk);
+		mrl_lease_ntf_tell(ctx, taken, &brk, true);
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 	}
 	return ret;
@@ -913,7 +915,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		if (mrl_lease_layout(lease))
 			mrl_layout_release_now(mrl_lease_layout(lease));
 		/* The monitor must see the break before its ack. */
-		mrl_lease_ntf_tell(ctx, taken, &brk);
+		mrl_lease_ntf_tell(ctx, taken, &brk, true);
 		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);
 	}
 unlock:
@@ -953,7 +955,7 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	taken = mrl_lease_ntf_take(lease, &brk);
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_ARMING);
 	spin_unlock(&ctx->lock);
-	mrl_lease_ntf_tell(ctx, taken, &brk);
+	mrl_lease_ntf_tell(ctx, taken, &brk, true);
 	mrl_race_window("restore: ARMING, work not cancelled", false);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
