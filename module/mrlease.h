@@ -203,9 +203,9 @@ static inline unsigned long mrl_lease_end(const struct mrl_lease *lease)
 
 /*
  * What a lease over a file keeps of it: allocated by the first arm that
- * finds a file behind the lease's first page and freed with the lease
- * (after RCU, as the lease), so that anonymous leases, the many, carry
- * one pointer for it.  Fields under ctx->lock.
+ * finds a file behind the lease's first page and freed with the lease, so
+ * that anonymous leases, the many, carry one pointer for it.  Fields under
+ * ctx->lock.
  */
 struct mrl_lease_file {
 	struct mrl_lease *lease;

@@ -78,14 +78,22 @@ void mrl_registry_remove(struct mrl_lease *lease)
 	mutex_unlock(&mrl_registry_mutex);
 }
 
+/* The lease in @id's slot if it has that id: the slot may have a new one. */
+static struct mrl_lease *mrl_registry_load(u64 id)
+{
+	struct mrl_lease *lease = xa_load(&mrl_registry, mrl_id_slot(id));
+
+	return lease && READ_ONCE(lease->id) == id ? lease : NULL;
+}
+
 /* The lease @id if it belongs to @ctx.  Caller holds ctx->mutex or lock. */
 struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id)
 {
 	struct mrl_lease *lease;
 
 	rcu_read_lock();
-	lease = xa_load(&mrl_registry, mrl_id_slot(id));
-	if (lease && (lease->ctx != ctx || READ_ONCE(lease->id) != id))
+	lease = mrl_registry_load(id);
+	if (lease && lease->ctx != ctx)
 		lease = NULL;
 	rcu_read_unlock();
 	return lease;
@@ -103,9 +111,8 @@ struct mrl_lease *mrl_registry_find(u64 id)
 	struct mrl_lease *lease;
 
 	lockdep_assert_held(&mrl_registry_mutex);
-	lease = xa_load(&mrl_registry, mrl_id_slot(id));
-	return lease && READ_ONCE(lease->id) == id &&
-	       mrl_registry_shown(lease) ? lease : NULL;
+	lease = mrl_registry_load(id);
+	return lease && mrl_registry_shown(lease) ? lease : NULL;
 }
 
 void mrl_registry_lock(void)
@@ -124,8 +131,7 @@ unsigned int mrl_registry_seq(void)
 	return mrl_registry_generation;
 }
 
-/* The first lease with an id >= *@id, under the registry lock. */
-/* The next lease from slot *@slot on, for a dump in slot order. */
+/* The next lease from slot *@slot on, under the registry lock. */
 struct mrl_lease *mrl_registry_next(unsigned long *slot)
 {
 	struct mrl_lease *lease;
