@@ -353,6 +353,9 @@ int mrl_lease_arm(struct mrl_ctx *ctx, struct mrl_lease *lease)
 		ret = mrl_lease_check_range(lease, &gup_flags, &layout_file,
 					    &files);
 		guarded = layout_file;
+		/* Their breakers wait for the ack: a break must not need memory. */
+		if (!ret && (pin || guarded))
+			ret = mrl_lease_break_prepare(lease);
 		if (!ret)
 			ret = mrl_layout_attach(lease, layout_file);
 		else if (layout_file)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The event queue of a context.  Each lease embeds its one record, so
- * queueing never allocates (it happens inside the mm notifier) and the queue
- * can never hold more records than the context has leases.
+ * The event queue of a context.  A lease has one record, in the part it
+ * gets at its first break (struct mrl_lease_break), so queueing never
+ * allocates (it happens inside the mm notifier) and the queue can never
+ * hold more records than the context has leases.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,10 +26,12 @@ static void mrl_status_bump(struct mrl_ctx *ctx)
  */
 void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
+	struct mrl_lease_break *brk = lease->brk;
+
 	lockdep_assert_held(&ctx->lock);
 
-	if (list_empty(&lease->event_node)) {
-		list_add_tail(&lease->event_node, &ctx->events);
+	if (list_empty(&brk->event_node)) {
+		list_add_tail(&brk->event_node, &ctx->events);
 		WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
 	}
 	mrl_status_bump(ctx);
@@ -41,31 +44,32 @@ void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
 	lockdep_assert_held(&ctx->lock);
 
-	if (list_empty(&lease->event_node))
+	if (!lease->brk || list_empty(&lease->brk->event_node))
 		return;
-	list_del_init(&lease->event_node);
+	list_del_init(&lease->brk->event_node);
 	WRITE_ONCE(ctx->status->pending, ctx->status->pending - 1);
 }
 
 /*
- * A check of the page tables that may turn into a record (lease.c) counts
- * as pending in the status page and makes poll() report EPOLLIN, so that
- * the holder does not trust a range that is about to break.  Under
+ * A record that may come counts as pending in the status page and makes
+ * poll() report EPOLLIN, so that the holder does not trust a range that is
+ * about to break: a check of the page tables that may turn into one, or a
+ * break that found no memory for its record yet (lease.c).  Under
  * ctx->lock.
  */
-void mrl_event_verify_begin(struct mrl_ctx *ctx)
+void mrl_event_expect(struct mrl_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
-	ctx->verifying++;
+	ctx->expecting++;
 	WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
 	mrl_status_bump(ctx);
 	wake_up_interruptible_poll(&ctx->wait, EPOLLIN | EPOLLRDNORM);
 }
 
-void mrl_event_verify_end(struct mrl_ctx *ctx)
+void mrl_event_expect_end(struct mrl_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
-	ctx->verifying--;
+	ctx->expecting--;
 	WRITE_ONCE(ctx->status->pending, ctx->status->pending - 1);
 	wake_up_all(&ctx->wait);
 }
@@ -74,7 +78,7 @@ void mrl_event_verify_end(struct mrl_ctx *ctx)
 static void mrl_event_fill(const struct mrl_lease *lease,
 			   struct mrlease_event *ev)
 {
-	const struct mrl_record *rec = &lease->record;
+	const struct mrl_record *rec = &lease->brk->record;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->type = rec->type;
@@ -92,15 +96,15 @@ static void mrl_event_fill(const struct mrl_lease *lease,
 /* Take the oldest record; false if there is none. */
 static bool mrl_event_pop(struct mrl_ctx *ctx, struct mrlease_event *ev)
 {
-	struct mrl_lease *lease;
+	struct mrl_lease_break *brk;
 	bool found = false;
 
 	spin_lock(&ctx->lock);
-	lease = list_first_entry_or_null(&ctx->events, struct mrl_lease,
-					 event_node);
-	if (lease) {
-		mrl_event_fill(lease, ev);
-		mrl_event_dequeue(ctx, lease);
+	brk = list_first_entry_or_null(&ctx->events, struct mrl_lease_break,
+				       event_node);
+	if (brk) {
+		mrl_event_fill(brk->lease, ev);
+		mrl_event_dequeue(ctx, brk->lease);
 		found = true;
 	}
 	spin_unlock(&ctx->lock);
@@ -117,27 +121,27 @@ static bool mrl_event_any(struct mrl_ctx *ctx)
 	return any;
 }
 
-/* Records may come, or checks that may produce one are still running. */
+/* Records came, or none is expected any more. */
 static bool mrl_event_settled(struct mrl_ctx *ctx)
 {
 	bool settled;
 
 	spin_lock(&ctx->lock);
-	settled = !list_empty(&ctx->events) || !ctx->verifying;
+	settled = !list_empty(&ctx->events) || !ctx->expecting;
 	spin_unlock(&ctx->lock);
 	return settled;
 }
 
-/* Bound on how long even a non-blocking read() waits for those checks. */
+/* Bound on how long even a non-blocking read() waits for those records. */
 #define MRL_VERIFY_WAIT	(HZ / 10)
 
-/* Is readiness (EPOLLIN) to be reported?  Records or running checks. */
+/* Is readiness (EPOLLIN) to be reported?  Records, or records to come. */
 bool mrl_event_ready(struct mrl_ctx *ctx)
 {
 	bool ready;
 
 	spin_lock(&ctx->lock);
-	ready = !list_empty(&ctx->events) || ctx->verifying;
+	ready = !list_empty(&ctx->events) || ctx->expecting;
 	spin_unlock(&ctx->lock);
 	return ready;
 }
@@ -157,10 +161,10 @@ static void mrl_event_unpop(struct mrl_ctx *ctx, const struct mrlease_event *ev)
 	 */
 	spin_lock(&ctx->lock);
 	lease = mrl_registry_find_own(ctx, ev->id);
-	if (lease && list_empty(&lease->event_node) &&
+	if (lease && lease->brk && list_empty(&lease->brk->event_node) &&
 	    lease->state != MRL_STATE_DYING &&
 	    lease->generation == ev->generation) {
-		list_add(&lease->event_node, &ctx->events);
+		list_add(&lease->brk->event_node, &ctx->events);
 		WRITE_ONCE(ctx->status->pending, ctx->status->pending + 1);
 	}
 	spin_unlock(&ctx->lock);

@@ -49,6 +49,7 @@
 
 static void mrl_lease_snapshot_locked(struct mrl_lease *lease,
 				      struct mrl_lease_snapshot *snap);
+static void mrl_lease_record_work(struct work_struct *work);
 
 /* A lease's statistics count up to U32_MAX and stay there. */
 static void mrl_count(u32 *count)
@@ -94,40 +95,81 @@ struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease)
 static void mrl_lease_timeout_start(struct mrl_lease *lease)
 {
 	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_lease_break *brk = lease->brk;
 	struct rb_node **link = &ctx->deadlines.rb_root.rb_node, *parent = NULL;
 	unsigned long now = jiffies;
 	bool leftmost = true;
 
 	lockdep_assert_held(&ctx->lock);
-	lease->deadline = now + msecs_to_jiffies(mrl_lease_timeout_ms(lease));
+	brk->deadline = now + msecs_to_jiffies(mrl_lease_timeout_ms(lease));
 	while (*link) {
-		struct mrl_lease *other = rb_entry(*link, struct mrl_lease,
-						   deadline_node);
+		struct mrl_lease_break *other =
+			rb_entry(*link, struct mrl_lease_break, deadline_node);
 
 		parent = *link;
-		if (time_before(lease->deadline, other->deadline)) {
+		if (time_before(brk->deadline, other->deadline)) {
 			link = &parent->rb_left;
 		} else {
 			link = &parent->rb_right;
 			leftmost = false;
 		}
 	}
-	rb_link_node(&lease->deadline_node, parent, link);
-	rb_insert_color_cached(&lease->deadline_node, &ctx->deadlines,
-			       leftmost);
+	rb_link_node(&brk->deadline_node, parent, link);
+	rb_insert_color_cached(&brk->deadline_node, &ctx->deadlines, leftmost);
 	if (leftmost)
 		mod_delayed_work(mrl_wq, &ctx->timeout_work,
-				 lease->deadline - now);
+				 brk->deadline - now);
 }
 
 /* The ack, a revoke, a restore or the end came first.  Under ctx->lock. */
 static void mrl_lease_timeout_stop(struct mrl_lease *lease)
 {
+	struct mrl_lease_break *brk = lease->brk;
+
 	lockdep_assert_held(&lease->ctx->lock);
-	if (RB_EMPTY_NODE(&lease->deadline_node))
+	if (!brk || RB_EMPTY_NODE(&brk->deadline_node))
 		return;
-	rb_erase_cached(&lease->deadline_node, &lease->ctx->deadlines);
-	RB_CLEAR_NODE(&lease->deadline_node);
+	rb_erase_cached(&brk->deadline_node, &lease->ctx->deadlines);
+	RB_CLEAR_NODE(&brk->deadline_node);
+}
+
+/* The parts leases get at their first break (struct mrl_lease_break). */
+static struct kmem_cache *mrl_lease_break_cache;
+
+static struct mrl_lease_break *mrl_lease_break_alloc(struct mrl_lease *lease,
+						     gfp_t gfp)
+{
+	struct mrl_lease_break *brk;
+
+	brk = kmem_cache_zalloc(mrl_lease_break_cache, gfp);
+	if (!brk)
+		return NULL;
+	brk->lease = lease;
+	INIT_LIST_HEAD(&brk->event_node);
+	INIT_LIST_HEAD(&brk->ntf_node);
+	RB_CLEAR_NODE(&brk->deadline_node);
+	return brk;
+}
+
+static void mrl_lease_break_free(struct mrl_lease_break *brk)
+{
+	if (brk)
+		kmem_cache_free(mrl_lease_break_cache, brk);
+}
+
+/*
+ * A break that found no memory for its record (mrl_lease_break()) stops
+ * waiting for it: recorded, or the lease left BROKEN.  Under ctx->lock.
+ */
+static void mrl_lease_unrecorded_end(struct mrl_lease *lease)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+
+	if (!lease->unrecorded_reason)
+		return;
+	lease->unrecorded_reason = 0;
+	ctx->unrecorded--;
+	mrl_event_expect_end(ctx);
 }
 
 /*
@@ -144,6 +186,7 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
 	lease->state = state;
 	mrl_word_clear(lease);
 	mrl_event_dequeue(ctx, lease);
+	mrl_lease_unrecorded_end(lease);
 	mrl_lease_timeout_stop(lease);
 	if (was_broken) {
 		WRITE_ONCE(ctx->status->broken, ctx->status->broken - 1);
@@ -164,9 +207,9 @@ static struct mrl_pins *mrl_lease_leave_broken(struct mrl_lease *lease,
 static bool mrl_lease_ntf_unqueue(struct mrl_lease *lease)
 {
 	lockdep_assert_held(&lease->ctx->lock);
-	if (list_empty(&lease->ntf_node))
+	if (!lease->brk || list_empty(&lease->brk->ntf_node))
 		return false;
-	list_del_init(&lease->ntf_node);
+	list_del_init(&lease->brk->ntf_node);
 	return true;
 }
 
@@ -206,18 +249,18 @@ static void mrl_lease_ntf_work(struct work_struct *work)
 {
 	struct mrl_ctx *ctx = container_of(work, struct mrl_ctx, ntf_work);
 	struct mrl_lease_snapshot snap;
-	struct mrl_lease *lease;
+	struct mrl_lease_break *brk;
 
 	for (;;) {
 		spin_lock(&ctx->lock);
-		lease = list_first_entry_or_null(&ctx->ntf_leases,
-						 struct mrl_lease, ntf_node);
-		if (lease) {
-			list_del_init(&lease->ntf_node);
-			mrl_lease_snapshot_locked(lease, &snap);
+		brk = list_first_entry_or_null(&ctx->ntf_leases,
+					       struct mrl_lease_break, ntf_node);
+		if (brk) {
+			list_del_init(&brk->ntf_node);
+			mrl_lease_snapshot_locked(brk->lease, &snap);
 		}
 		spin_unlock(&ctx->lock);
-		if (!lease)
+		if (!brk)
 			return;
 		mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_BREAK);
 		mrl_lease_snapshot_put(&snap);
@@ -227,22 +270,24 @@ static void mrl_lease_ntf_work(struct work_struct *work)
 
 /*
  * BROKEN -> REVOKED, as after a break timeout: the pins go to the caller so
- * that the breaker can go on.  Under ctx->lock.
+ * that the breaker can go on.  Only for a lease with its break part (a
+ * lease in the deadline tree has it).  Under ctx->lock.
  */
 static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
 						u32 reason,
-						struct mrl_lease_snapshot *brk,
+						struct mrl_lease_snapshot *brk_snap,
 						bool *brk_taken)
 {
+	struct mrl_record *rec = &lease->brk->record;
 	struct mrl_pins *pins;
 
-	*brk_taken = mrl_lease_ntf_take(lease, brk);
+	*brk_taken = mrl_lease_ntf_take(lease, brk_snap);
 	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
-	mrl_count(&lease->revokes);
+	mrl_count(&lease->brk->revokes);
 	atomic64_inc(&mrl_stats.revokes);
-	lease->record.type = MRLEASE_EVENT_REVOKED;
-	lease->record.reason = reason;
-	lease->record.flags |= MRLEASE_EVENT_F_UNPINNED;
+	rec->type = MRLEASE_EVENT_REVOKED;
+	rec->reason = reason;
+	rec->flags |= MRLEASE_EVENT_F_UNPINNED;
 	mrl_event_queue(lease->ctx, lease);
 	return pins;
 }
@@ -260,8 +305,8 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 					   struct mrl_ctx, timeout_work);
 
 	for (;;) {
-		struct mrl_lease_snapshot snap, brk;
-		struct mrl_lease *lease;
+		struct mrl_lease_snapshot snap, brk_snap;
+		struct mrl_lease *lease = NULL;
 		struct mrl_pins *pins;
 		struct rb_node *node;
 		unsigned long now;
@@ -270,20 +315,24 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		mrl_race_window("timeout: fired, not revoked", false);
 		spin_lock(&ctx->lock);
 		node = rb_first_cached(&ctx->deadlines);
-		lease = node ? rb_entry(node, struct mrl_lease, deadline_node) :
-			NULL;
 		now = jiffies;
-		if (lease && time_before(now, lease->deadline)) {
-			mod_delayed_work(mrl_wq, &ctx->timeout_work,
-					 lease->deadline - now);
-			lease = NULL;
+		if (node) {
+			struct mrl_lease_break *first =
+				rb_entry(node, struct mrl_lease_break,
+					 deadline_node);
+
+			if (time_before(now, first->deadline))
+				mod_delayed_work(mrl_wq, &ctx->timeout_work,
+						 first->deadline - now);
+			else
+				lease = first->lease;
 		}
 		if (!lease) {
 			spin_unlock(&ctx->lock);
 			return;
 		}
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_TIMEOUT,
-					       &brk, &taken);
+					       &brk_snap, &taken);
 		/* Only under the lock: an unregister may free it after. */
 		notify = mrl_netlink_has_listeners();
 		if (notify)
@@ -291,7 +340,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		spin_unlock(&ctx->lock);
 		/* A kworker must not wait on a page lock user space may hold. */
 		mrl_pins_put_deferred(pins);
-		mrl_lease_ntf_tell(ctx, taken, &brk, false);
+		mrl_lease_ntf_tell(ctx, taken, &brk_snap, false);
 		if (notify) {
 			mrl_netlink_notify_snapshot(&snap, MRLEASE_NTF_REVOKE);
 			mrl_lease_snapshot_put(&snap);
@@ -306,6 +355,7 @@ void mrl_lease_ctx_init(struct mrl_ctx *ctx)
 	INIT_DELAYED_WORK(&ctx->timeout_work, mrl_lease_timeout_work);
 	INIT_LIST_HEAD(&ctx->ntf_leases);
 	INIT_WORK(&ctx->ntf_work, mrl_lease_ntf_work);
+	INIT_DELAYED_WORK(&ctx->record_work, mrl_lease_record_work);
 }
 
 /*
@@ -393,34 +443,21 @@ static void mrl_lease_drop_pins(struct mrl_lease *lease,
 }
 
 /*
- * Where a lease breaks: ARMED -> BROKEN, fill and queue the lease's record,
- * drop the pins the break does not keep, start the ack timeout.  Under
- * ctx->lock; never sleeps.
+ * Record a break in the lease's break part: fill and queue its record, drop
+ * the pins the break does not keep, start the ack timeout, tell the monitor
+ * group.  Under ctx->lock; never sleeps.
  */
-void mrl_lease_break(struct mrl_lease *lease, u32 reason,
-		     unsigned long start, unsigned long end,
-		     const struct mrl_breaker *breaker,
-		     struct mrl_pins **sync)
+static void mrl_lease_break_record(struct mrl_lease *lease, u32 reason,
+				   unsigned long start, unsigned long end,
+				   const struct mrl_breaker *breaker, bool self,
+				   struct mrl_pins **sync)
 {
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_record *rec = &lease->record;
-	bool exiting = reason == MRLEASE_REASON_EXIT;
-	/* exit_mmap() runs after the holder's current->mm was cleared. */
-	bool self = exiting || breaker->self;
+	struct mrl_lease_break *brk = lease->brk;
+	struct mrl_record *rec = &brk->record;
 
-	lockdep_assert_held(&ctx->lock);
-	if (WARN_ON_ONCE(lease->state != MRLEASE_STATE_ARMED))
-		return;
-
-	lease->state = MRLEASE_STATE_BROKEN;
-	/* Before anyone can learn of the break: the record, the breaker. */
-	mrl_word_clear(lease);
-	mrl_race_window("break: BROKEN, work not queued", true);
-	mrl_count(&lease->breaks);
-	lease->last_break_ns = ktime_get_real_ns();
-	atomic64_inc(&mrl_stats.breaks);
-	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
-
+	mrl_count(&brk->breaks);
+	brk->last_break_ns = ktime_get_real_ns();
 	memset(rec, 0, sizeof(*rec));
 	rec->type = MRLEASE_EVENT_DECOHERENCE;
 	rec->reason = reason;
@@ -440,10 +477,151 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	/* Every broken lease is revoked if its ack does not come in time. */
 	mrl_lease_timeout_start(lease);
 	mrl_event_queue(ctx, lease);
-	if (mrl_netlink_has_listeners() && list_empty(&lease->ntf_node)) {
-		list_add_tail(&lease->ntf_node, &ctx->ntf_leases);
+	if (mrl_netlink_has_listeners() && list_empty(&brk->ntf_node)) {
+		list_add_tail(&brk->ntf_node, &ctx->ntf_leases);
 		queue_work(mrl_wq, &ctx->ntf_work);
 	}
+}
+
+/*
+ * Where a lease breaks: ARMED -> BROKEN, its validity word cleared, then
+ * the break recorded (mrl_lease_break_record()).  The first break of a
+ * lease allocates its break part here, without sleeping.  Should that
+ * fail, the break still counts: the lease is BROKEN, its word cleared, and
+ * a record is expected (the status page shows it pending, poll() reports
+ * it, read() waits a little for it) until the context's record work finds
+ * memory and records it, with the lease's whole range and no breaker.  Only
+ * an unpinned lease with no file-layout lease can get here without its
+ * part: no breaker waits for its ack.  Under ctx->lock; never sleeps.
+ */
+void mrl_lease_break(struct mrl_lease *lease, u32 reason,
+		     unsigned long start, unsigned long end,
+		     const struct mrl_breaker *breaker,
+		     struct mrl_pins **sync)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+	bool exiting = reason == MRLEASE_REASON_EXIT;
+	/* exit_mmap() runs after the holder's current->mm was cleared. */
+	bool self = exiting || breaker->self;
+
+	lockdep_assert_held(&ctx->lock);
+	if (WARN_ON_ONCE(lease->state != MRLEASE_STATE_ARMED))
+		return;
+
+	lease->state = MRLEASE_STATE_BROKEN;
+	/* Before anyone can learn of the break: the record, the breaker. */
+	mrl_word_clear(lease);
+	mrl_race_window("break: BROKEN, work not queued", true);
+	atomic64_inc(&mrl_stats.breaks);
+	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
+
+	if (!lease->brk)
+		WRITE_ONCE(lease->brk,
+			   mrl_lease_break_alloc(lease, GFP_NOWAIT | __GFP_NOWARN));
+	if (lease->brk) {
+		mrl_lease_break_record(lease, reason, start, end, breaker,
+				       self, sync);
+		return;
+	}
+	lease->unrecorded_reason = reason;
+	ctx->unrecorded++;
+	mrl_event_expect(ctx);
+	/* Pins come with a break part (mrl_lease_arm()); if not, let go. */
+	mrl_lease_drop_pins(lease, sync);
+	mod_delayed_work(mrl_wq, &ctx->record_work, 0);
+}
+
+/*
+ * Give @lease the break part *@part (taken: *@part becomes NULL) unless it
+ * has one.  A break that found no memory for its record is recorded now.
+ * Under ctx->lock.
+ */
+static void mrl_lease_break_attach(struct mrl_lease *lease,
+				   struct mrl_lease_break **part)
+{
+	static const struct mrl_breaker unknown;
+	u32 reason = lease->unrecorded_reason;
+
+	lockdep_assert_held(&lease->ctx->lock);
+	if (lease->brk || lease->state == MRL_STATE_DYING)
+		return;
+	WRITE_ONCE(lease->brk, *part);
+	*part = NULL;
+	if (!reason)
+		return;
+	/* The record first, then it stops being expected. */
+	mrl_lease_break_record(lease, reason, lease->it.start,
+			       mrl_lease_end(lease), &unknown, false, NULL);
+	mrl_lease_unrecorded_end(lease);
+}
+
+/*
+ * Make sure @lease has its break part, in process context: at an arm that
+ * pins or takes a file-layout lease (their breakers wait for the ack, so
+ * their break must not need memory), and before an ack, restore or revoke
+ * (which count in it).  Caller keeps the lease alive (ctx->mutex or the
+ * registry lock).
+ */
+int mrl_lease_break_prepare(struct mrl_lease *lease)
+{
+	struct mrl_ctx *ctx = lease->ctx;
+	struct mrl_lease_break *part;
+
+	/* Set once, never cleared before the lease goes. */
+	if (READ_ONCE(lease->brk))
+		return 0;
+	part = mrl_lease_break_alloc(lease, GFP_KERNEL_ACCOUNT);
+	if (!part)
+		return -ENOMEM;
+	spin_lock(&ctx->lock);
+	mrl_lease_break_attach(lease, &part);
+	spin_unlock(&ctx->lock);
+	mrl_lease_break_free(part);
+	return 0;
+}
+
+/*
+ * Record the breaks that found no memory (mrl_lease_break()): one walk of
+ * the context's leases, which only register and destroy change, under
+ * ctx->mutex, which we hold.  Rare: GFP_NOWAIT fails only when memory is
+ * short.  A break behind the walk queues the work again.
+ */
+static void mrl_lease_record_work(struct work_struct *work)
+{
+	struct mrl_ctx *ctx = container_of(to_delayed_work(work),
+					   struct mrl_ctx, record_work);
+	struct mrl_lease_break *spare = NULL;
+	struct rb_node *node;
+
+	mutex_lock(&ctx->mutex);
+	for (node = rb_first_cached(&ctx->itree); node; node = rb_next(node)) {
+		struct mrl_lease *lease = rb_entry(node, struct mrl_lease,
+						   it.rb);
+		bool unrecorded, more;
+
+		spin_lock(&ctx->lock);
+		more = ctx->unrecorded;
+		unrecorded = lease->unrecorded_reason;
+		spin_unlock(&ctx->lock);
+		if (!more)
+			break;
+		if (!unrecorded)
+			continue;
+		if (!spare)
+			spare = mrl_lease_break_alloc(lease, GFP_KERNEL);
+		if (!spare) {
+			/* Still no memory: try again in a while. */
+			mod_delayed_work(mrl_wq, &ctx->record_work, HZ / 10);
+			break;
+		}
+		spare->lease = lease;
+		spin_lock(&ctx->lock);
+		mrl_lease_break_attach(lease, &spare);
+		spin_unlock(&ctx->lock);
+		cond_resched();
+	}
+	mutex_unlock(&ctx->mutex);
+	mrl_lease_break_free(spare);
 }
 
 /* A check of the page tables is over or moot.  Under ctx->lock. */
@@ -455,7 +633,7 @@ static void mrl_lease_verify_end(struct mrl_lease *lease)
 	/* Nothing changed after all: valid again, with the same token. */
 	if (lease->state == MRLEASE_STATE_ARMED)
 		mrl_word_set(lease);
-	mrl_event_verify_end(lease->ctx);
+	mrl_event_expect_end(lease->ctx);
 }
 
 /*
@@ -498,7 +676,7 @@ static bool mrl_lease_verify_first(struct mrl_lease *lease, u32 reason,
 	verify->pending = true;
 	/* Not valid while we do not know: a cache hit would send DMA there. */
 	mrl_word_clear(lease);
-	mrl_event_verify_begin(lease->ctx);
+	mrl_event_expect(lease->ctx);
 	verify->reason = reason;
 	verify->start = start;
 	verify->end = end;
@@ -583,7 +761,6 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 			  struct mrl_pins **sync)
 {
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_record *rec = &lease->record;
 
 	lockdep_assert_held(&ctx->lock);
 	start = max(start, lease->it.start);
@@ -616,8 +793,9 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 		return;
 	}
 	/* Widen a record the holder has not read yet. */
-	if (lease->state == MRLEASE_STATE_BROKEN &&
-	    !list_empty(&lease->event_node)) {
+	if (lease->state == MRLEASE_STATE_BROKEN && lease->brk &&
+	    !list_empty(&lease->brk->event_node)) {
+		struct mrl_record *rec = &lease->brk->record;
 		u64 rec_end = max_t(u64, rec->start + rec->length, end);
 
 		rec->start = min_t(u64, rec->start, start);
@@ -654,12 +832,16 @@ void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 int mrl_lease_revoke(struct mrl_lease *lease)
 {
 	struct mrl_ctx *ctx = lease->ctx;
-	struct mrl_lease_snapshot brk;
+	struct mrl_lease_snapshot brk_snap;
 	struct mrl_pins *pins = NULL;
 	struct mrl_breaker breaker;
 	bool taken = false;
-	int ret = 0;
+	int ret;
 
+	/* The revoke is recorded there; no break is left unrecorded. */
+	ret = mrl_lease_break_prepare(lease);
+	if (ret)
+		return ret;
 	mrl_breaker_current(ctx, &breaker);
 	spin_lock(&ctx->lock);
 	if (lease->state == MRLEASE_STATE_ARMED)
@@ -667,14 +849,14 @@ int mrl_lease_revoke(struct mrl_lease *lease)
 				lease->it.start, mrl_lease_end(lease), &breaker, NULL);
 	if (lease->state == MRLEASE_STATE_BROKEN)
 		pins = mrl_lease_revoke_locked(lease, MRLEASE_REASON_ADMIN,
-					       &brk, &taken);
+					       &brk_snap, &taken);
 	else
 		ret = -EINVAL;
 	spin_unlock(&ctx->lock);
 	/* Never wait on a page lock with the registry mutex held. */
 	mrl_pins_put_deferred(pins);
 	if (!ret) {
-		mrl_lease_ntf_tell(ctx, taken, &brk, true);
+		mrl_lease_ntf_tell(ctx, taken, &brk_snap, true);
 		mrl_netlink_notify(lease, MRLEASE_NTF_REVOKE);
 	}
 	return ret;
@@ -740,8 +922,9 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 	}
 	ctx->nr_leases--;
 	mrl_user_uncharge_lease(ctx->user);
-	/* Nothing reaches the file part now: out of every list and tree. */
+	/* Nothing reaches its parts now: out of every list and tree. */
 	kfree(lease->file);
+	mrl_lease_break_free(lease->brk);
 	kmem_cache_free(mrl_lease_cache, lease);
 }
 
@@ -800,9 +983,6 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 	lease->it.start = start;
 	lease->it.last = end - 1;
 	lease->cookie = reg->cookie;
-	INIT_LIST_HEAD(&lease->event_node);
-	INIT_LIST_HEAD(&lease->ntf_node);
-	RB_CLEAR_NODE(&lease->deadline_node);
 
 	if (reg->flags & MRLEASE_REG_PIN) {
 		lease->verify = kzalloc(sizeof(*lease->verify),
@@ -877,7 +1057,7 @@ int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *re
 
 int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 {
-	struct mrl_lease_snapshot brk;
+	struct mrl_lease_snapshot brk_snap;
 	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
 	bool taken = false;
@@ -891,6 +1071,10 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		ret = -ENOENT;
 		goto unlock;
 	}
+	/* The ack counts there; a break not recorded yet is, first. */
+	ret = mrl_lease_break_prepare(lease);
+	if (ret)
+		goto unlock;
 	spin_lock(&ctx->lock);
 	if (ref->generation != lease->generation)
 		ret = -ESTALE;
@@ -901,12 +1085,14 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	else
 		ret = 0;
 	if (!ret) {
-		taken = mrl_lease_ntf_take(lease, &brk);
+		struct mrl_lease_break *part = lease->brk;
+
+		taken = mrl_lease_ntf_take(lease, &brk_snap);
 		pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_ACKED);
-		mrl_count(&lease->acks);
-		lease->last_ack_ns = ktime_get_real_ns() - lease->last_break_ns;
+		mrl_count(&part->acks);
+		part->last_ack_ns = ktime_get_real_ns() - part->last_break_ns;
 		atomic64_inc(&mrl_stats.acks);
-		mrl_stats_ack_latency(lease->last_ack_ns);
+		mrl_stats_ack_latency(part->last_ack_ns);
 	}
 	spin_unlock(&ctx->lock);
 	if (!ret) {
@@ -915,7 +1101,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		if (mrl_lease_layout(lease))
 			mrl_layout_release_now(mrl_lease_layout(lease));
 		/* The monitor must see the break before its ack. */
-		mrl_lease_ntf_tell(ctx, taken, &brk, true);
+		mrl_lease_ntf_tell(ctx, taken, &brk_snap, true);
 		mrl_netlink_notify(lease, MRLEASE_NTF_ACK);
 	}
 unlock:
@@ -925,7 +1111,7 @@ unlock:
 
 int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 {
-	struct mrl_lease_snapshot brk;
+	struct mrl_lease_snapshot brk_snap;
 	struct mrl_pins *pins = NULL;
 	struct mrl_lease *lease;
 	bool taken;
@@ -942,6 +1128,10 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 		ret = -ENOENT;
 		goto unlock;
 	}
+	/* The restore counts there; a break not recorded yet is, first. */
+	ret = mrl_lease_break_prepare(lease);
+	if (ret)
+		goto unlock;
 	spin_lock(&ctx->lock);
 	prev_state = lease->state;
 	if (prev_state == MRLEASE_STATE_ARMED) {
@@ -952,10 +1142,10 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Restoring a BROKEN lease acks it. */
 	if (prev_state == MRLEASE_STATE_BROKEN)
 		prev_state = MRLEASE_STATE_ACKED;
-	taken = mrl_lease_ntf_take(lease, &brk);
+	taken = mrl_lease_ntf_take(lease, &brk_snap);
 	pins = mrl_lease_leave_broken(lease, MRL_STATE_ARMING);
 	spin_unlock(&ctx->lock);
-	mrl_lease_ntf_tell(ctx, taken, &brk, true);
+	mrl_lease_ntf_tell(ctx, taken, &brk_snap, true);
 	mrl_race_window("restore: ARMING, work not cancelled", false);
 	/* Old pins go first: a waiting breaker must finish before we re-pin. */
 	mrl_pins_put(pins);
@@ -977,7 +1167,7 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 		goto unlock;
 	}
 	spin_lock(&ctx->lock);
-	mrl_count(&lease->restores);
+	mrl_count(&lease->brk->restores);
 	spin_unlock(&ctx->lock);
 	/* Only an arm, under ctx->mutex, sets the token. */
 	res->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
@@ -987,6 +1177,12 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 unlock:
 	mutex_unlock(&ctx->mutex);
 	return ret;
+}
+
+/* How often @lease broke: one break not recorded yet counts.  ctx->lock. */
+static u32 mrl_lease_breaks(const struct mrl_lease *lease)
+{
+	return lease->brk ? lease->brk->breaks : !!lease->unrecorded_reason;
 }
 
 /* MRLEASE_HOLD_* of @lease.  Under ctx->lock. */
@@ -1057,7 +1253,7 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	q->state = lease->state;
 	q->generation = lease->generation;
 	q->pinned_pages = lease->pins ? lease->pins->nr : 0;
-	q->breaks = min_t(u64, lease->breaks, U32_MAX);
+	q->breaks = mrl_lease_breaks(lease);
 	if (mrl_lease_layout(lease)) {
 		q->layout = mrl_lease_layout(lease)->state;
 		q->layout_error = mrl_lease_layout(lease)->error;
@@ -1088,6 +1284,7 @@ void mrl_lease_destroy_all(struct mrl_ctx *ctx)
 	/* No lease left to break: the works cannot come back. */
 	cancel_delayed_work_sync(&ctx->timeout_work);
 	cancel_work_sync(&ctx->ntf_work);
+	cancel_delayed_work_sync(&ctx->record_work);
 }
 
 /* May the caller of a netlink request see @lease? */
@@ -1125,20 +1322,25 @@ static void mrl_lease_snapshot_locked(struct mrl_lease *lease,
 		snap->path = lease->file->path;
 		path_get(&snap->path);
 	}
-	snap->breaks = lease->breaks;
-	snap->acks = lease->acks;
-	snap->restores = lease->restores;
-	snap->revokes = lease->revokes;
-	snap->last_break_ns = lease->last_break_ns;
-	snap->last_ack_ns = lease->last_ack_ns;
+	snap->breaks = mrl_lease_breaks(lease);
 	if (mrl_lease_layout(lease)) {
 		snap->layout = mrl_lease_layout(lease)->state;
 		snap->layout_error = mrl_lease_layout(lease)->error;
 	}
-	snap->reason = lease->record.reason;
-	snap->breaker_pid = lease->record.breaker_pid;
-	memcpy(snap->breaker_comm, lease->record.breaker_comm,
-	       sizeof(snap->breaker_comm));
+	snap->reason = lease->unrecorded_reason;
+	if (lease->brk) {
+		const struct mrl_lease_break *brk = lease->brk;
+
+		snap->acks = brk->acks;
+		snap->restores = brk->restores;
+		snap->revokes = brk->revokes;
+		snap->last_break_ns = brk->last_break_ns;
+		snap->last_ack_ns = brk->last_ack_ns;
+		snap->reason = brk->record.reason;
+		snap->breaker_pid = brk->record.breaker_pid;
+		memcpy(snap->breaker_comm, brk->record.breaker_comm,
+		       sizeof(snap->breaker_comm));
+	}
 }
 
 void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap)
@@ -1169,7 +1371,14 @@ int mrl_lease_init(void)
 		return -ENOMEM;
 	mrl_lease_cache = KMEM_CACHE(mrl_lease,
 				     SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU);
-	if (!mrl_lease_cache) {
+	/*
+	 * Not SLAB_ACCOUNT: a part allocated in the notifier would be charged
+	 * to the breaker's cgroup.  Process context passes __GFP_ACCOUNT.
+	 */
+	mrl_lease_break_cache = KMEM_CACHE(mrl_lease_break, 0);
+	if (!mrl_lease_cache || !mrl_lease_break_cache) {
+		kmem_cache_destroy(mrl_lease_break_cache);
+		kmem_cache_destroy(mrl_lease_cache);
 		destroy_workqueue(mrl_wq);
 		return -ENOMEM;
 	}
@@ -1182,4 +1391,5 @@ void mrl_lease_uninit(void)
 	destroy_workqueue(mrl_wq);
 	/* For SLAB_TYPESAFE_BY_RCU it waits out a grace period itself. */
 	kmem_cache_destroy(mrl_lease_cache);
+	kmem_cache_destroy(mrl_lease_break_cache);
 }

@@ -72,8 +72,10 @@ struct mrl_ctx {
 	unsigned int nr_leases;
 
 	spinlock_t lock;		/* states, events, status page */
-	struct list_head events;	/* leases with a queued record */
-	unsigned int verifying;		/* page-table checks running */
+	struct list_head events;	/* struct mrl_lease_break.event_node */
+	/* Records that may come: page-table checks, breaks not recorded. */
+	unsigned int expecting;
+	unsigned int unrecorded;	/* of them, lease->unrecorded_reason */
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
 	struct mrlease_status *status;	/* the page user space maps */
@@ -84,6 +86,8 @@ struct mrl_ctx {
 	/* Breaks the monitor group has not heard of yet (lease.c). */
 	struct list_head ntf_leases;		/* under lock */
 	struct work_struct ntf_work;
+	/* Records breaks that found no memory for one (lease.c). */
+	struct delayed_work record_work;
 
 	/* Validity words (words.c); NULL/0 without the feature. */
 	struct page **word_pages;	/* published with release */
@@ -156,8 +160,8 @@ struct mrl_record {
 };
 
 /*
- * A lease.  The many are armed and unpinned: what only a file, pins, a
- * page-table check or a break needs is elsewhere or comes last.
+ * A lease.  The many are armed and unpinned and never break: what only a
+ * file, pins, a page-table check or a break needs is elsewhere.
  */
 struct mrl_lease {
 	/* The range, [it.start, it.last], in ctx->itree, under ctx->lock. */
@@ -172,6 +176,8 @@ struct mrl_lease {
 	u32 timeout_ms;
 	u8 flags;			/* MRLEASE_REG_* */
 	u8 state;			/* MRLEASE_STATE_*, MRL_STATE_*: lock */
+	/* BROKEN with no memory for its record yet: why (lease.c) */
+	u8 unrecorded_reason;		/* MRLEASE_REASON_* or 0, under lock */
 
 	/* Filled at each arm, under ctx->mutex and ctx->lock. */
 	u8 backing;			/* of the first page */
@@ -181,19 +187,29 @@ struct mrl_lease {
 	struct mrl_lease_file *file;	/* set once, under mutex and lock */
 	struct mrl_pins *pins;		/* under ctx->lock */
 	struct mrl_verify *verify;	/* pinned leases only */
+	struct mrl_lease_break *brk;	/* set once, under ctx->lock */
+};
 
-	/* Statistics, under ctx->lock; the counts stop at U32_MAX. */
-	u32 breaks, acks, restores, revokes;
-	u64 last_break_ns;		/* CLOCK_REALTIME */
-	u64 last_ack_ns;		/* how long the last ack took */
-
-	/* The break, under ctx->lock. */
+/*
+ * What a lease has once it broke: its record, its places in the context's
+ * event queue, notification list and deadline tree, its statistics.  Most
+ * leases never break, so it comes with the first break, allocated in the
+ * notifier without sleeping; a lease whose break makes the breaker wait
+ * (pins, a file-layout lease) gets it at its arm instead, so that such a
+ * break never depends on memory.  Kept till the lease goes; under ctx->lock.
+ */
+struct mrl_lease_break {
+	struct mrl_lease *lease;
 	struct list_head event_node;	/* on ctx->events while queued */
 	struct mrl_record record;
-	struct list_head ntf_node;	/* on ctx->ntf_leases, under ctx->lock */
+	struct list_head ntf_node;	/* on ctx->ntf_leases */
 	/* While BROKEN, in ctx->deadlines until the jiffies of its timeout. */
 	struct rb_node deadline_node;
 	unsigned long deadline;
+	/* The counts stop at U32_MAX. */
+	u32 breaks, acks, restores, revokes;
+	u64 last_break_ns;		/* CLOCK_REALTIME */
+	u64 last_ack_ns;		/* how long the last ack took */
 };
 
 static inline unsigned long mrl_lease_end(const struct mrl_lease *lease)
@@ -314,6 +330,7 @@ bool mrl_lease_spans_fsdax(const struct mrl_lease *lease);
 void mrl_lease_invalidate(struct mrl_lease *lease, u32 reason,
 			  unsigned long start, unsigned long end,
 			  struct mrl_pins **sync);
+int mrl_lease_break_prepare(struct mrl_lease *lease);
 void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 		     unsigned long start, unsigned long end,
 		     const struct mrl_breaker *breaker,
@@ -323,8 +340,8 @@ void mrl_breaker_current(struct mrl_ctx *ctx, struct mrl_breaker *breaker);
 /* event.c */
 void mrl_event_queue(struct mrl_ctx *ctx, struct mrl_lease *lease);
 void mrl_event_dequeue(struct mrl_ctx *ctx, struct mrl_lease *lease);
-void mrl_event_verify_begin(struct mrl_ctx *ctx);
-void mrl_event_verify_end(struct mrl_ctx *ctx);
+void mrl_event_expect(struct mrl_ctx *ctx);
+void mrl_event_expect_end(struct mrl_ctx *ctx);
 bool mrl_event_ready(struct mrl_ctx *ctx);
 ssize_t mrl_event_read(struct mrl_ctx *ctx, char __user *buf, size_t count,
 		       bool nonblock);

@@ -799,6 +799,45 @@ static void undo_munmap(int ret)
 	touch(fx.anon, LEASE_PAGES);
 }
 
+/*
+ * munmap of part of an unpinned lease: its first break allocates the
+ * lease's break part in the notifier, without sleeping.  When that fails,
+ * the lease is BROKEN all the same and its record comes later, from a
+ * work item, with the lease's whole range and no breaker.
+ */
+static void prep_munmap_nopin(void)
+{
+	CHECK_OK(reg(fx.anon, 0, &fx.l));
+}
+
+static void undo_munmap_nopin(int ret)
+{
+	struct mrlease_query q;
+	struct mrlease_event ev;
+	int r;
+
+	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
+	r = t_event(fx.ctx, &ev, 2000);
+	if (ret == 0)
+		CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
+	if (q.state == MRLEASE_STATE_BROKEN) {
+		CHECK_EQ(r, 1);
+		CHECK_EQ(ev.id, fx.l.id);
+		CHECK_EQ(ev.type, MRLEASE_EVENT_DECOHERENCE);
+		CHECK_EQ(ev.reason, MRLEASE_REASON_UNMAP);
+		CHECK(ev.start <= (uintptr_t)fx.anon + PG(4) &&
+		      ev.start + ev.length >= (uintptr_t)fx.anon + PG(6));
+		CHECK_EQ(q.breaks, 1);
+		CHECK_OK(t_ack(fx.ctx, fx.l.id, fx.l.generation));
+	} else {
+		CHECK_EQ(r, 0);
+	}
+	unreg_ok(fx.l.id);
+	CHECK(mmap(fx.anon + PG(4), PG(2), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED);
+	touch(fx.anon, LEASE_PAGES);
+}
+
 /* netlink: a fresh socket per attempt, the request and all its replies under fault */
 static void prep_nl(void)
 {
@@ -944,6 +983,7 @@ static const struct op ops[] = {
 	{ "mmap-status", NULL, NULL, run_mmap, undo_mmap, NULL, err_mem, 0 },
 	{ "close", NULL, prep_close, run_close, undo_close, NULL, err_mem, 0 },
 	{ "munmap", NULL, prep_munmap, run_munmap, undo_munmap, NULL, err_mem, 0 },
+	{ "munmap-nopin", NULL, prep_munmap_nopin, run_munmap, undo_munmap_nopin, NULL, err_mem, 0 },
 	{ "nl-getfamily", NULL, prep_nl, run_nl_family, undo_nl, NULL, err_net, 0 },
 	{ "nl-stats", NULL, prep_nl, run_nl_stats, undo_nl, NULL, err_net, 0 },
 	{ "nl-config-get", NULL, prep_nl, run_nl_config, undo_nl, NULL, err_net, 0 },

@@ -83,7 +83,14 @@
  *
  * At most one record per lease is ever queued: further breaks of a lease
  * whose record has not been read yet widen the record's range, so the queue
- * is bounded by the number of leases and never overflows.
+ * is bounded by the number of leases and never overflows.  The first break
+ * of an unpinned lease that holds no file-layout lease finds the record's
+ * memory without sleeping; when memory is that short, the lease is BROKEN
+ * at once all the same (its validity word cleared, @pending counting it,
+ * poll() reporting EPOLLIN) and its record follows as soon as memory is
+ * found, covering the whole lease, with no breaker and no
+ * MRLEASE_EVENT_F_SELF.  Pinned leases and leases of DAX or page-cache
+ * files never wait for memory to break.
  *
  * A pinned lease keeps its pins while BROKEN so that pages cannot be reused
  * while DMA may still be in flight: a foreign truncate or hole punch of an
@@ -520,7 +527,8 @@ struct mrlease_event {
  * @event_seq:	incremented with every queued record (new, widened or
  *		replaced); compare with a previous value to learn of news.
  * @pending:	records queued and not read yet, plus checks still running
- *		that may queue one (see below); read() waits for those.
+ *		that may queue one and breaks whose record waits for memory
+ *		(see above); read() waits a little for those.
  * @broken:	leases in the BROKEN state (awaiting an ack).
  * @reserved:	zero.
  */
