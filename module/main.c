@@ -55,9 +55,12 @@ static int __init mrl_init(void)
 {
 	int ret;
 
-	ret = mrl_pins_init();
+	ret = mrl_registry_init();
 	if (ret)
 		return ret;
+	ret = mrl_pins_init();
+	if (ret)
+		goto uninit_registry;
 	ret = mrl_lease_init();
 	if (ret)
 		goto uninit_pins;
@@ -77,6 +80,8 @@ uninit_lease:
 	mrl_lease_uninit();
 uninit_pins:
 	mrl_pins_uninit();
+uninit_registry:
+	mrl_registry_uninit();
 	return ret;
 }
 
@@ -88,6 +93,7 @@ static void __exit mrl_exit(void)
 	mrl_dax_wait_uninit();
 	mrl_lease_uninit();
 	mrl_pins_uninit();
+	mrl_registry_uninit();
 }
 
 module_init(mrl_init);

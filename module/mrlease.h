@@ -364,6 +364,8 @@ struct mrl_lease_snapshot;
 void mrl_netlink_notify_snapshot(struct mrl_lease_snapshot *snap, u32 ntf);
 
 /* registry.c: global lease ids, for netlink and unique across contexts */
+int mrl_registry_init(void);
+void mrl_registry_uninit(void);
 int mrl_registry_add(struct mrl_lease *lease);
 void mrl_registry_remove(struct mrl_lease *lease);
 struct mrl_lease *mrl_registry_find_own(struct mrl_ctx *ctx, u64 id);

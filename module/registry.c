@@ -29,6 +29,14 @@ static DEFINE_XARRAY_ALLOC1(mrl_registry);
 static DEFINE_MUTEX(mrl_registry_mutex);
 #define MRL_ID_SLOT_BITS	24
 #define MRL_ID_TAG_BITS		29
+/*
+ * A slot reserved for as long as the module is loaded, at the end of the
+ * first node: the array never shrinks below that node, so the register and
+ * unregister of a context with few leases (the lowest slots) neither
+ * allocate nor free one.  Freeing the last entry otherwise freed the node,
+ * and the next register allocated it again: a quarter of their cost.
+ */
+#define MRL_REGISTRY_KEEP_SLOT	(XA_CHUNK_SIZE - 1)
 static u32 mrl_registry_tag;
 static unsigned int mrl_registry_generation;	/* for consistent dumps */
 
@@ -63,6 +71,18 @@ int mrl_registry_add(struct mrl_lease *lease)
 		return ret == -EBUSY ? -ENOSPC : ret;
 	atomic64_inc(&mrl_stats.leases);
 	return 0;
+}
+
+int mrl_registry_init(void)
+{
+	return xa_reserve(&mrl_registry, MRL_REGISTRY_KEEP_SLOT, GFP_KERNEL);
+}
+
+/* Every context is closed: the reserved slot is all that is left. */
+void mrl_registry_uninit(void)
+{
+	xa_release(&mrl_registry, MRL_REGISTRY_KEEP_SLOT);
+	xa_destroy(&mrl_registry);
 }
 
 /* Before the lease goes; nothing to do for one that never got its id. */

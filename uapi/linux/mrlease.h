@@ -305,7 +305,7 @@ struct mrlease_api {
  * exceed RLIMIT_MEMLOCK, or the module-wide cap on pins of the shared zero
  * page (memory never written), or out of memory; -EMFILE the per-context
  * lease limit (parameter max_leases_per_ctx); -EUSERS the per-user limit
- * (parameter max_leases_per_user); -ENOSPC 2^24 - 1 leases exist in all
+ * (parameter max_leases_per_user); -ENOSPC 2^24 - 2 leases exist in all
  * contexts together; -EOPNOTSUPP the pages cannot be pinned
  * (among them DAX pages shared by reflinked files); -EAGAIN a pinned range
  * kept changing while it was pinned, or a truncate, hole punch or write of
