@@ -515,7 +515,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	atomic64_inc(&mrl_stats.breaks);
 	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
 
-	if (!lease->brk)
+	if (!lease->brk && !mrl_race_nomem())
 		WRITE_ONCE(lease->brk,
 			   mrl_lease_break_alloc(lease, GFP_NOWAIT | __GFP_NOWARN));
 	if (lease->brk) {
@@ -1055,6 +1055,20 @@ int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *re
 	return lease ? 0 : -ENOENT;
 }
 
+/*
+ * The lease @id of @ctx for an ack or restore, with its break part: they
+ * count there, and a break not recorded yet (mrl_lease_break()) is recorded
+ * first.  -ENOENT, or -ENOMEM.  Under ctx->mutex.
+ */
+static int mrl_lease_lookup_settled(struct mrl_ctx *ctx, u64 id,
+				    struct mrl_lease **lease)
+{
+	*lease = mrl_lease_lookup(ctx, id);
+	if (!*lease)
+		return -ENOENT;
+	return mrl_lease_break_prepare(*lease);
+}
+
 int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 {
 	struct mrl_lease_snapshot brk_snap;
@@ -1066,13 +1080,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 	if (ref->flags || ref->reserved)
 		return -EINVAL;
 	mutex_lock(&ctx->mutex);
-	lease = mrl_lease_lookup(ctx, ref->id);
-	if (!lease) {
-		ret = -ENOENT;
-		goto unlock;
-	}
-	/* The ack counts there; a break not recorded yet is, first. */
-	ret = mrl_lease_break_prepare(lease);
+	ret = mrl_lease_lookup_settled(ctx, ref->id, &lease);
 	if (ret)
 		goto unlock;
 	spin_lock(&ctx->lock);
@@ -1123,13 +1131,7 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	if (current->mm != ctx->mm)
 		return -EPERM;
 	mutex_lock(&ctx->mutex);
-	lease = mrl_lease_lookup(ctx, res->id);
-	if (!lease) {
-		ret = -ENOENT;
-		goto unlock;
-	}
-	/* The restore counts there; a break not recorded yet is, first. */
-	ret = mrl_lease_break_prepare(lease);
+	ret = mrl_lease_lookup_settled(ctx, res->id, &lease);
 	if (ret)
 		goto unlock;
 	spin_lock(&ctx->lock);

@@ -415,8 +415,10 @@ bool mrl_pins_mapped(struct mrl_pins *pins, unsigned long start);
 /* race.c: held-open race windows, MRLEASE_RACE_WINDOWS=1 builds only */
 #ifdef MRLEASE_RACE_WINDOWS
 void mrl_race_window(const char *where, bool atomic);
+bool mrl_race_nomem(void);
 #else
 static inline void mrl_race_window(const char *where, bool atomic) { }
+static inline bool mrl_race_nomem(void) { return false; }
 #endif
 
 /* user.c */

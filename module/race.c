@@ -6,7 +6,11 @@
  * a state change and the work it cancels or queues, in the arm between the
  * check and the pins, in a layout give-back).  With the parameter
  * race_window_us set, a random share of the calls stalls there for up to
- * that long, so a race that would need luck shows up in seconds.
+ * that long, so a race that would need luck shows up in seconds.  With
+ * race_nomem_pct set, that share of the allocations that may not sleep
+ * (a lease's break part, in the notifier) fails, so that what follows
+ * (lease.c) races with everything else too: failslab can no longer pick
+ * one cache at run time.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -44,4 +48,16 @@ void mrl_race_window(const char *where, bool atomic)
 		cond_resched();
 	else
 		usleep_range(us, us + us / 4 + 1);
+}
+
+static unsigned int mrl_race_nomem_pct;
+module_param_named(race_nomem_pct, mrl_race_nomem_pct, uint, 0644);
+MODULE_PARM_DESC(race_nomem_pct,
+		 "Test builds only: fail this percentage of the allocations that may not sleep (0: off)");
+
+bool mrl_race_nomem(void)
+{
+	unsigned int pct = READ_ONCE(mrl_race_nomem_pct);
+
+	return pct && get_random_u32() % 100 < pct;
 }

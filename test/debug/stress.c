@@ -29,11 +29,11 @@
  * an errno the uAPI does not document for it.  Prints the operation counts.
  * $MRLEASE_STRESS_SEED makes the random choices repeatable (mostly).
  *
- * Where the kernel has failslab (the debug kernels), a tenth of the
- * allocations of a lease's break part that may not sleep fail (those in the
- * mm notifier: the break then waits for memory for its record, lease.c),
- * so that those breaks race with everything else too;
- * $MRLEASE_STRESS_FAILSLAB sets the percentage (0: off).
+ * On a module built for the race lane (MRLEASE_RACE_WINDOWS=1), a tenth of
+ * the allocations of a lease's break part in the mm notifier fail
+ * (parameter race_nomem_pct; $MRLEASE_STRESS_NOMEM sets the percentage),
+ * so that breaks waiting for memory for their record (lease.c) race with
+ * everything else too.
  *
  * A truncate, punch or write that waits more than 15 s fails the test as
  * starved (see repro-restore-starves-breaker.c).  $MRLEASE_STRESS_DAX=nopin
@@ -933,56 +933,30 @@ static void find_culprit(int who, int64_t since)
 
 /* ---- main ------------------------------------------------------------- */
 
-/* ---- failslab on the break parts ------------------------------------------ */
+/* ---- breaks that find no memory (race-lane builds) ------------------------- */
 
-#define FAILSLAB	"/sys/kernel/debug/failslab"
-#define BREAK_CACHE	"/sys/kernel/slab/mrl_lease_break/failslab"
+#define NOMEM_PARAM	T_SYSMOD "/parameters/race_nomem_pct"
+static char nomem_old[16];
 
-static const char *const knob_paths[] = {
-	FAILSLAB "/probability", FAILSLAB "/interval", FAILSLAB "/times", FAILSLAB "/space",
-	FAILSLAB "/verbose", FAILSLAB "/task-filter", FAILSLAB "/ignore-gfp-wait", FAILSLAB "/cache-filter",
-	BREAK_CACHE,
-};
-static char knob_old[sizeof(knob_paths) / sizeof(knob_paths[0])][64];
-static int nknobs;
-
-static void failslab_off(void *arg)
+static void nomem_off(void *arg)
 {
 	(void)arg;
-	while (nknobs > 0) {
-		nknobs--;
-		t_write_text(knob_paths[nknobs], knob_old[nknobs]);
-	}
+	t_write_text(NOMEM_PARAM, nomem_old);
 }
 
-static void failslab_on(void)
+static void nomem_on(void)
 {
-	const char *env = getenv("MRLEASE_STRESS_FAILSLAB");
+	const char *env = getenv("MRLEASE_STRESS_NOMEM");
 	const char *pct = env ? env : "10";
-	const char *values[] = { pct, "1", "-1", "0", "0", "N", "Y", "Y", "1" };
+	int r;
 
-	if (!atoi(pct))
-		return;
-	if (access(FAILSLAB, F_OK) || access(BREAK_CACHE, F_OK)) {
-		t_info("failslab: no %s or %s, breaks always find memory", FAILSLAB, BREAK_CACHE);
-		return;
-	}
-	t_defer(failslab_off, NULL);
-	for (size_t i = 0; i < sizeof(knob_paths) / sizeof(knob_paths[0]); i++) {
-		int r;
-
-		if (t_read_text(knob_paths[i], knob_old[i], sizeof(knob_old[i])))
-			t_fail("failslab: cannot read %s", knob_paths[i]);
-		r = t_write_text(knob_paths[i], values[i]);
-		if (r) {
-			t_info("failslab: %s: %s (a merged cache?), breaks always find memory", knob_paths[i],
-			       t_errname(-r));
-			failslab_off(NULL);
-			return;
-		}
-		nknobs++;
-	}
-	t_info("failslab: %s%% of the non-sleeping allocations of break parts fail", pct);
+	if (t_read_text(NOMEM_PARAM, nomem_old, sizeof(nomem_old)))
+		return;		/* not a race-lane build */
+	t_defer(nomem_off, NULL);
+	r = t_write_text(NOMEM_PARAM, pct);
+	if (r)
+		t_fail("write %s to %s: %s", pct, NOMEM_PARAM, t_errname(-r));
+	t_info("race_nomem_pct=%s: that share of the breaks waits for memory for its record", pct);
 }
 
 int main(void)
@@ -1019,7 +993,7 @@ int main(void)
 	if (r)
 		t_fail("resolving the %s genl family: %s", MRLEASE_GENL_NAME, t_errname(-r));
 	CHECK_OK(nl_stats(&nl, &S.base));
-	failslab_on();
+	nomem_on();
 	pthread_mutex_init(&S.lock, NULL);
 	S.zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	CHECK(S.zero >= 0);
