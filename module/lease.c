@@ -515,9 +515,11 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	atomic64_inc(&mrl_stats.breaks);
 	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
 
+	/* Not from the reserves, though reclaim (PF_MEMALLOC) may break. */
 	if (!lease->brk && !mrl_race_nomem())
 		WRITE_ONCE(lease->brk,
-			   mrl_lease_break_alloc(lease, GFP_NOWAIT | __GFP_NOWARN));
+			   mrl_lease_break_alloc(lease, GFP_NOWAIT | __GFP_NOWARN |
+						 __GFP_NOMEMALLOC));
 	if (lease->brk) {
 		mrl_lease_break_record(lease, reason, start, end, breaker,
 				       self, sync);
@@ -580,11 +582,17 @@ int mrl_lease_break_prepare(struct mrl_lease *lease)
 	return 0;
 }
 
+/* How soon the record work tries again: no memory, or the mutex was held. */
+#define MRL_RECORD_RETRY	msecs_to_jiffies(10)
+
 /*
  * Record the breaks that found no memory (mrl_lease_break()): one walk of
  * the context's leases, which only register and destroy change, under
- * ctx->mutex, which we hold.  Rare: GFP_NOWAIT fails only when memory is
- * short.  A break behind the walk queues the work again.
+ * ctx->mutex.  Rare: GFP_NOWAIT fails only when memory is short.  A break
+ * behind the walk queues the work again.  The mutex is only tried: its
+ * holder may wait on user space (a fault in the arm's pinning), and a work
+ * of mrl_wq must never wait for that, or a user could tie up the queue
+ * every context's timeouts and file lease releases need.
  */
 static void mrl_lease_record_work(struct work_struct *work)
 {
@@ -593,12 +601,16 @@ static void mrl_lease_record_work(struct work_struct *work)
 	struct mrl_lease_break *spare = NULL;
 	struct rb_node *node;
 
-	mutex_lock(&ctx->mutex);
+	if (!mutex_trylock(&ctx->mutex)) {
+		mod_delayed_work(mrl_wq, &ctx->record_work, MRL_RECORD_RETRY);
+		return;
+	}
 	for (node = rb_first_cached(&ctx->itree); node; node = rb_next(node)) {
 		struct mrl_lease *lease = rb_entry(node, struct mrl_lease,
 						   it.rb);
 		bool unrecorded, more;
 
+		cond_resched();
 		spin_lock(&ctx->lock);
 		more = ctx->unrecorded;
 		unrecorded = lease->unrecorded_reason;
@@ -610,15 +622,14 @@ static void mrl_lease_record_work(struct work_struct *work)
 		if (!spare)
 			spare = mrl_lease_break_alloc(lease, GFP_KERNEL);
 		if (!spare) {
-			/* Still no memory: try again in a while. */
-			mod_delayed_work(mrl_wq, &ctx->record_work, HZ / 10);
+			mod_delayed_work(mrl_wq, &ctx->record_work,
+					 MRL_RECORD_RETRY);
 			break;
 		}
 		spare->lease = lease;
 		spin_lock(&ctx->lock);
 		mrl_lease_break_attach(lease, &spare);
 		spin_unlock(&ctx->lock);
-		cond_resched();
 	}
 	mutex_unlock(&ctx->mutex);
 	mrl_lease_break_free(spare);

@@ -89,8 +89,9 @@
  * at once all the same (its validity word cleared, @pending counting it,
  * poll() reporting EPOLLIN) and its record follows as soon as memory is
  * found, covering the whole lease, with no breaker and no
- * MRLEASE_EVENT_F_SELF.  Pinned leases and leases of DAX or page-cache
- * files never wait for memory to break.
+ * MRLEASE_EVENT_F_SELF (and its ack timeout starts then).  Pinned leases,
+ * and leases whose first page maps a file of a disk filesystem (DAX or page
+ * cache, not tmpfs), never wait for memory to break.
  *
  * A pinned lease keeps its pins while BROKEN so that pages cannot be reused
  * while DMA may still be in flight: a foreign truncate or hole punch of an
