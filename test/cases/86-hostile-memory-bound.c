@@ -20,8 +20,10 @@
  *  - all slab memory (/proc/meminfo Slab): grew by < 2 KiB per lease.
  * uid 1000 closes everything but one empty context (which keeps its
  * per-user count alive): netlink counters are back (leases, pinned pages,
- * contexts but that one), the lease cache is back within 512 objects within
- * 5 s, and the per-user count is back to 0: with max_leases_per_user 10
+ * contexts but that one), the lease cache is back within 1/16 of the 20000
+ * within 5 s (SLUB counts every object of a per-CPU slab as in use, and a
+ * 152-byte lease fills 26 to a page: 5.10 kept 754), and the per-user
+ * count is back to 0: with max_leases_per_user 10
  * the user gets exactly 10 leases, then -EUSERS.
  *
  * RLIMIT_MEMLOCK (64 KiB, 16 pages): a pinned register of 64 pages fails
@@ -40,6 +42,8 @@
 #include "hostile.h"
 
 #define PER_USER	20000
+/* What the lease cache may still count as in use once they are freed. */
+#define RETAINED	(PER_USER / 16)
 #define PER_CTX		6000
 #define MAX_CTX		8
 #define BYTES_PER_LEASE	2048
@@ -341,13 +345,13 @@ int main(void)
 	do {
 		t_msleep(100);
 		slab_read(&s2);
-	} while (s2.objs > s0.objs + 512 && t_ms_since(t0) < 5000);
+	} while (s2.objs > s0.objs + RETAINED && t_ms_since(t0) < 5000);
 	slab2 = meminfo_kb("Slab");
 	t_info("closed: %lld objects (%+lld against before); Slab %lld kB (%+lld kB)", s2.objs,
 	       s2.objs - s0.objs, slab2, slab2 - slab0);
 	/* KASAN's quarantine keeps freed leases counted for a while. */
 	if (!h_debug_kernel())
-		CHECK_LE(s2.objs, s0.objs + 512);
+		CHECK_LE(s2.objs, s0.objs + RETAINED);
 
 	/* The user's count is 0 again: a limit of 10 gives exactly 10. */
 	CHECK_OK(t_param_set("max_leases_per_user", 10));
