@@ -778,25 +778,40 @@ static int run_munmap(void)
 	return munmap(fx.anon + PG(4), PG(2)) ? -errno : 0;
 }
 
+/*
+ * After run_munmap() (@ret): fx.l is BROKEN if the munmap succeeded, and it
+ * has a record (read into *@ev, waiting up to @timeout_ms) exactly if BROKEN.
+ */
+static void munmap_outcome(int ret, int timeout_ms, struct mrlease_query *q, struct mrlease_event *ev)
+{
+	int r;
+
+	CHECK_OK(t_query(fx.ctx, fx.l.id, q));
+	r = t_event(fx.ctx, ev, timeout_ms);
+	if (ret == 0)
+		CHECK_EQ(q->state, MRLEASE_STATE_BROKEN);
+	if (q->state == MRLEASE_STATE_BROKEN)
+		CHECK_EQ(r, 1);
+	else
+		CHECK_EQ(r, 0);
+}
+
+/* Put the pages run_munmap() took back where they were. */
+static void munmap_refill(void)
+{
+	CHECK(mmap(fx.anon + PG(4), PG(2), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED);
+	touch(fx.anon, LEASE_PAGES);
+}
+
 static void undo_munmap(int ret)
 {
 	struct mrlease_query q;
 	struct mrlease_event ev;
-	int r;
 
-	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
-	r = t_event(fx.ctx, &ev, 0);
-	if (ret == 0)
-		CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
-	if (q.state == MRLEASE_STATE_BROKEN)
-		CHECK_EQ(r, 1);
-	else
-		CHECK_EQ(r, 0);
+	munmap_outcome(ret, 0, &q, &ev);
 	unreg_ok(fx.l.id);
-	/* Put the pages back where they were. */
-	CHECK(mmap(fx.anon + PG(4), PG(2), PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED);
-	touch(fx.anon, LEASE_PAGES);
+	munmap_refill();
 }
 
 /*
@@ -814,14 +829,9 @@ static void undo_munmap_nopin(int ret)
 {
 	struct mrlease_query q;
 	struct mrlease_event ev;
-	int r;
 
-	CHECK_OK(t_query(fx.ctx, fx.l.id, &q));
-	r = t_event(fx.ctx, &ev, 2000);
-	if (ret == 0)
-		CHECK_EQ(q.state, MRLEASE_STATE_BROKEN);
+	munmap_outcome(ret, 2000, &q, &ev);
 	if (q.state == MRLEASE_STATE_BROKEN) {
-		CHECK_EQ(r, 1);
 		CHECK_EQ(ev.id, fx.l.id);
 		CHECK_EQ(ev.type, MRLEASE_EVENT_DECOHERENCE);
 		CHECK_EQ(ev.reason, MRLEASE_REASON_UNMAP);
@@ -829,13 +839,9 @@ static void undo_munmap_nopin(int ret)
 		      ev.start + ev.length >= (uintptr_t)fx.anon + PG(6));
 		CHECK_EQ(q.breaks, 1);
 		CHECK_OK(t_ack(fx.ctx, fx.l.id, fx.l.generation));
-	} else {
-		CHECK_EQ(r, 0);
 	}
 	unreg_ok(fx.l.id);
-	CHECK(mmap(fx.anon + PG(4), PG(2), PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED);
-	touch(fx.anon, LEASE_PAGES);
+	munmap_refill();
 }
 
 /* netlink: a fresh socket per attempt, the request and all its replies under fault */
