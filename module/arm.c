@@ -104,10 +104,7 @@ static bool mrl_vma_is_shmem(struct vm_area_struct *vma)
 	       file_inode(vma->vm_file)->i_sb->s_magic == TMPFS_MAGIC;
 }
 
-/*
- * Record what backs the first page.  The old path reference goes to @old
- * for the caller to drop outside the locks.  Under ctx->mutex and mmap_lock.
- */
+/* What backs the pages of @vma: MRLEASE_BACKING_*. */
 static u32 mrl_vma_backing(struct vm_area_struct *vma)
 {
 	if (vma_is_anonymous(vma))
@@ -133,9 +130,35 @@ static bool mrl_may_hold_file(struct file *file, int *cap_lease)
 	return *cap_lease;
 }
 
-static int mrl_lease_note_backing(struct mrl_lease *lease,
-				  struct vm_area_struct *vma,
-				  struct path *old, struct file **layout_file)
+/*
+ * Has the caller CAP_SYS_ADMIN, which lifts the administrator's ceiling on
+ * its leases' break timeouts?  Asked at each arm, since privileges may have
+ * been dropped since the last.  The security modules' capable() hooks were
+ * an eighth of an unpinned register and unregister, and a process's
+ * credentials rarely change: the answer is kept with the credentials it was
+ * given for, referenced so that no other set can appear at their address.
+ */
+static bool mrl_caller_admin(struct mrl_ctx *ctx)
+{
+	const struct cred *cred = current_cred();
+
+	lockdep_assert_held(&ctx->mutex);
+	if (cred != ctx->admin_cred) {
+		put_cred(ctx->admin_cred);
+		ctx->admin_cred = get_cred(cred);
+		ctx->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+	}
+	return ctx->admin;
+}
+
+/*
+ * Note the file behind the first page, if any, in the lease's file part; the
+ * caller records the backing itself.  The old path reference goes to @old
+ * for the caller to drop outside the locks.  Under ctx->mutex and mmap_lock.
+ */
+static int mrl_lease_note_file(struct mrl_lease *lease,
+			       struct vm_area_struct *vma,
+			       struct path *old, struct file **layout_file)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	u32 backing = mrl_vma_backing(vma);
@@ -143,8 +166,10 @@ static int mrl_lease_note_backing(struct mrl_lease *lease,
 	struct inode *inode;
 	struct path path = {};
 
+	/* lease->file is set under ctx->mutex, which we hold. */
+	if (!vma->vm_file && !lease->file)
+		return 0;
 	if (vma->vm_file) {
-		/* lease->file is set under ctx->mutex, which we hold. */
 		if (!lease->file) {
 			lf = kzalloc(sizeof(*lf), GFP_KERNEL_ACCOUNT);
 			if (!lf)
@@ -162,7 +187,6 @@ static int mrl_lease_note_backing(struct mrl_lease *lease,
 		*layout_file = get_file(vma->vm_file);
 
 	spin_lock(&ctx->lock);
-	lease->backing = backing;
 	if (lf)
 		lease->file = lf;
 	lf = lease->file;
@@ -203,9 +227,10 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	unsigned long addr = lease->it.start;
 	unsigned int flags = FOLL_WRITE | FOLL_LONGTERM;
 	struct path old_path = {};
+	bool admin = mrl_caller_admin(lease->ctx);
 	bool may_hold = true;
 	int cap_lease = -1;
-	u8 backings = 0;
+	u8 backing = 0, backings = 0;
 	int ret = 0;
 
 	if (mmap_read_lock_killable(mm))
@@ -226,8 +251,9 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			break;
 		}
 		if (addr == lease->it.start) {
-			ret = mrl_lease_note_backing(lease, vma, &old_path,
-						     layout_file);
+			backing = mrl_vma_backing(vma);
+			ret = mrl_lease_note_file(lease, vma, &old_path,
+						  layout_file);
 			if (ret)
 				break;
 		}
@@ -262,10 +288,12 @@ unlocked:
 	path_put(&old_path);
 	mrl_files_finish(files);
 	spin_lock(&lease->ctx->lock);
+	/* As before the check if its first page was not there. */
+	if (backing)
+		lease->backing = backing;
 	lease->backings = backings;
 	lease->may_hold = may_hold;
-	/* At each arm, as may_hold: privileges dropped since count. */
-	lease->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+	lease->admin = admin;
 	spin_unlock(&lease->ctx->lock);
 	*gup_flags = flags;
 	if (ret && *layout_file) {

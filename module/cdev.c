@@ -68,6 +68,7 @@ static int mrl_release(struct inode *inode, struct file *file)
 	mrl_anchors_put_all(ctx);
 	mrl_words_free(ctx);
 	mrl_user_put(ctx->user);
+	put_cred(ctx->admin_cred);
 	put_pid(ctx->owner);
 	put_pid_ns(ctx->pid_ns);
 	mmdrop(ctx->mm);

@@ -54,6 +54,9 @@ struct mrl_ctx {
 	char owner_comm[TASK_COMM_LEN];
 	kuid_t uid;
 	struct mrl_user *user;
+	/* CAP_SYS_ADMIN of the last arm's credentials (arm.c), under mutex */
+	const struct cred *admin_cred;	/* referenced till close */
+	bool admin;
 	u64 features;
 	bool api_done;
 	bool mm_exited;			/* under lock: nobody left to ack */

@@ -13,9 +13,12 @@
  * register it pinned (with MRLEASE_REG_WAIT_SELF every other time, so that
  * its own break keeps the pins), break it (MAP_FIXED over its first page),
  * ack the break, restore (re-pins 64 MiB), query (ARMED, all pinned),
- * unregister; every call must succeed.  The test SIGKILLs it after a
- * random delay within one loop's duration (measured on the first child of
- * each kind) and asserts:
+ * unregister; every call must succeed.  The test SIGKILLs it, half the
+ * times after a random delay within one loop's duration (measured on the
+ * first child of each kind), the other half as soon as it enters the next
+ * step of a round: the two pins take most of a loop, so random kills alone
+ * can all land in them (on the debug kernel, with 10 kills, they once all
+ * hit restore).  It asserts:
  *  - it is reaped within REAP_MS (2 s) and died of the SIGKILL (a failed
  *    call would have made it exit 1 first);
  *  - within REAP_MS more the global counters are back (leases, pinned
@@ -89,6 +92,20 @@ static void child_loop(int idx)
 	}
 }
 
+/*
+ * Wait until the child enters @step (it may last microseconds: look without
+ * sleeping), for at most a second; the kill then lands wherever it is.
+ */
+static void aim_at_step(int step)
+{
+	int64_t t0 = t_now_ns();
+
+	while (atomic_load(&sh->step) == step && t_ms_since(t0) < 1000)
+		;
+	while (atomic_load(&sh->step) != step && t_ms_since(t0) < 1000)
+		;
+}
+
 /* Leases of uid 1000 and their pinned pages, in root's dump. */
 struct uid_count {
 	uint64_t leases, pinned;
@@ -150,7 +167,7 @@ static bool stats_back(const struct nl_stats *base)
 
 int main(void)
 {
-	int hits[NSTEPS] = { 0 }, distinct = 0, kfd, r;
+	int hits[NSTEPS] = { 0 }, distinct = 0, aimed = 0, kfd, r;
 	int64_t reap_max = 0, clean_max = 0, cycle_us[2] = { 0 };
 	unsigned int seed = (unsigned int)getpid();
 	struct uid_count c = { 0 };
@@ -202,8 +219,13 @@ int main(void)
 			       "%s pages) takes %lld ms", (unsigned long long)(SIZE / MiB),
 			       k ? "small" : "huge", (long long)(cycle_us[k] / 1000));
 		}
-		delay_us = (int64_t)(rand_r(&seed) % (cycle_us[k & 1] + 1));
-		usleep((useconds_t)delay_us);
+		/* Two random kills, then two aimed: each kind of child gets both. */
+		if (k % 4 >= 2) {
+			aim_at_step(S_REGISTER + aimed++ % (NSTEPS - S_REGISTER));
+		} else {
+			delay_us = (int64_t)(rand_r(&seed) % (cycle_us[k & 1] + 1));
+			usleep((useconds_t)delay_us);
+		}
 		at = atomic_load(&sh->step);
 		CHECK_SYS(kill(pid, SIGKILL));
 		t0 = t_now_ns();

@@ -173,8 +173,9 @@ where_in_log() {
 }
 
 # Kernel messages only (printk timestamps), so test output cannot trip it. Lockdep's reports are WARNING:,
-# BUG: or INFO: lines (a bare "lockdep" would match a lockdep-enabled kernel's boot messages).
-splat='\[ *[0-9]+\.[0-9]+\] .*(WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN|DEBUG_LOCKS_WARN_ON|INFO: trying to register non-static key|turning off the locking correctness validator|possible circular locking|INFO: possible|sleeping function called from invalid context|kmemleak: .*new suspected|list_add corruption|list_del corruption|refcount_t:|Kernel panic|INFO: task .* blocked for more than|soft lockup|hard LOCKUP|rcu: INFO: .* stall)'
+# BUG: or INFO: lines (a bare "lockdep" would match a lockdep-enabled kernel's boot messages). A kernel that
+# says we use an interface it is about to remove (7.x: "enqueued on deprecated workqueue") fails it too.
+splat='\[ *[0-9]+\.[0-9]+\] .*(enqueued on deprecated workqueue|mrlease.*deprecated|WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN|DEBUG_LOCKS_WARN_ON|INFO: trying to register non-static key|turning off the locking correctness validator|possible circular locking|INFO: possible|sleeping function called from invalid context|kmemleak: .*new suspected|list_add corruption|list_del corruption|refcount_t:|Kernel panic|INFO: task .* blocked for more than|soft lockup|hard LOCKUP|rcu: INFO: .* stall)'
 if grep -qE "$splat" "$log_file"; then
 	failed=$((failed + 1))
 	echo "--- kernel splat on the guest console ($log_file), first$(where_in_log "$splat"):"
