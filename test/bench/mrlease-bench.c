@@ -963,6 +963,68 @@ static double fanotify_added(int rounds, int n, double *base_ns)
 	return quantile(b, rounds, 0.5) - *base_ns;
 }
 
+/* The other end of pipe_round_trip(): echo each byte back. */
+static void *pipe_echo(void *arg)
+{
+	int *fds = arg;
+	char c;
+
+	while (read(fds[0], &c, 1) == 1 && write(fds[1], &c, 1) == 1)
+		;
+	return NULL;
+}
+
+/*
+ * Microseconds per pipe round trip with a thread of ours (@fork_it false)
+ * or another process: the same two wake-ups and switches, but between two
+ * address spaces.  Under TCG a switch of address space flushes the guest's
+ * whole software TLB, which every break between two processes pays twice.
+ */
+static double pipe_round_trip(bool fork_it, int n)
+{
+	int to[2], back[2], echo_fds[2];
+	pthread_t th;
+	pid_t pid = 0;
+	double t0 = 0;
+	char c = 'x';
+
+	if (pipe(to) || pipe(back))
+		die("pipe");
+	echo_fds[0] = to[0];
+	echo_fds[1] = back[1];
+	if (fork_it) {
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			/* Its copy of our write end would keep it reading for ever. */
+			close(to[1]);
+			close(back[0]);
+			pipe_echo(echo_fds);
+			_exit(0);
+		}
+	} else if (pthread_create(&th, NULL, pipe_echo, echo_fds)) {
+		die("pthread_create");
+	}
+	/* The first tenth warms up. */
+	for (int i = -n / 10; i < n; i++) {
+		if (!i)
+			t0 = now_ns();
+		if (write(to[1], &c, 1) != 1 || read(back[0], &c, 1) != 1)
+			die("pipe round trip");
+	}
+	t0 = now_ns() - t0;
+	close(to[1]);
+	if (fork_it)
+		waitpid(pid, NULL, 0);
+	else
+		pthread_join(th, NULL);
+	close(to[0]);
+	close(back[0]);
+	close(back[1]);
+	return t0 / n / 1e3;
+}
+
 /* One pass of section 6; @one_cpu: every process and thread of it on CPU 0. */
 static void bench_break_pass(int rounds, bool one_cpu)
 {
@@ -993,13 +1055,23 @@ static void bench_break_pass(int rounds, bool one_cpu)
 			printf("   %-46s %10.1f %10.1f\n", label, added / 1e3, base / 1e3);
 		}
 	}
+	if (one_cpu) {
+		int n = iters(2000);
+
+		printf("   %-46s %10.1f\n", "pipe round trip, two threads of one process",
+		       pipe_round_trip(false, n));
+		printf("   %-46s %10.1f\n", "pipe round trip, two processes",
+		       pipe_round_trip(true, n));
+	}
 }
 
 /*
  * Both round trips wake a task twice (the listener or holder, then the
  * opener or breaker).  Under TCG a wake-up on another vCPU costs an IPI of
  * 0.1-1 ms, which swamps the rest: the pass on one CPU compares the paths
- * themselves.
+ * themselves.  There each switch between the two processes still flushes
+ * the guest's software TLB, and the task switched to pays for it across
+ * all the code it goes on to run: the pipe rows show the size of that.
  */
 static void bench_break(void)
 {
