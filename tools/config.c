@@ -7,21 +7,17 @@
  */
 #include "mrlease-ctl.h"
 
-static const struct {
-	int type;
-	const char *word;	/* CLI keyword and text label */
-	const char *key;	/* JSON key */
-	const char *fmt;
-} params[] = {
-	{ MRLEASE_A_CFG_BREAK_TIMEOUT_MS, "break-timeout", "break_timeout_ms",
-	  "break-timeout %llu" },
-	{ MRLEASE_A_CFG_MAX_LEASES_PER_CTX, "max-leases-per-ctx", "max_leases_per_ctx",
-	  " max-leases-per-ctx %llu" },
-	{ MRLEASE_A_CFG_MAX_LEASES_PER_USER, "max-leases-per-user", "max_leases_per_user",
-	  " max-leases-per-user %llu" },
+/* The text label of each is its keyword. */
+static const struct pr_field params[] = {
+	{ MRLEASE_A_CFG_BREAK_TIMEOUT_MS, "break_timeout_ms", "break-timeout %llu",
+	  "break-timeout" },
+	{ MRLEASE_A_CFG_MAX_LEASES_PER_CTX, "max_leases_per_ctx", " max-leases-per-ctx %llu",
+	  "max-leases-per-ctx" },
+	{ MRLEASE_A_CFG_MAX_LEASES_PER_USER, "max_leases_per_user", " max-leases-per-user %llu",
+	  "max-leases-per-user" },
 	/* Last, so that the prefixes of the older words keep their meaning. */
-	{ MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, "max-break-timeout", "max_break_timeout_ms",
-	  " max-break-timeout %llu" },
+	{ MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS, "max_break_timeout_ms", " max-break-timeout %llu",
+	  "max-break-timeout" },
 };
 
 void help_config(FILE *f)
@@ -35,14 +31,10 @@ void help_config(FILE *f)
 
 static int config_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void *data)
 {
-	unsigned int i;
-
 	(void)nlh;
 	(void)data;
 	pr_obj_open(NULL);
-	for (i = 0; i < ARRAY_SIZE(params); i++)
-		if (nl_has(at, params[i].type))
-			pr_u64(params[i].key, params[i].fmt, nl_u32(at, params[i].type));
+	pr_fields(at, params, ARRAY_SIZE(params));
 	pr_obj_close();
 	pr_end_record();
 	return 0;
@@ -50,15 +42,7 @@ static int config_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void
 
 static int config_show(struct args *a)
 {
-	if (args_is_help(a)) {
-		help_config(stdout);
-		return EXIT_OK;
-	}
-	if (!args_empty(a))
-		return usage_err("config show: unexpected \"%s\"", args_peek(a));
-	if (nl_request(MRLEASE_CMD_CONFIG_GET, 0, config_cb, NULL, "config show"))
-		return EXIT_ERR;
-	return EXIT_OK;
+	return nl_show(a, "config show", help_config, MRLEASE_CMD_CONFIG_GET, config_cb);
 }
 
 static int config_set(struct args *a)

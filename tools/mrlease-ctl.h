@@ -105,6 +105,12 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, nl_msg_cb cb, void *data,
 /* nl_msg() + nl_talk() on nl_sock() for a request without attributes. */
 int nl_request(uint8_t cmd, uint16_t flags, nl_msg_cb cb, void *data,
 	       const char *what);
+/*
+ * "stats show", "config show": help, or no argument and one request whose
+ * answer @cb prints; an exit status.  @what names it in messages.
+ */
+int nl_show(struct args *a, const char *what, void (*help)(FILE *f), uint8_t cmd,
+	    nl_msg_cb cb);
 /* Parse the attributes of an mrlease message (unknown ones are ignored). */
 void nl_parse(const struct nlmsghdr *nlh, struct nl_attrs *at);
 
@@ -148,6 +154,15 @@ const char *pr_enum(const char *const *names, unsigned int nr, uint32_t v, char 
 /* A flags word: JSON array of strings, text "a,b" ("none" if empty). */
 void pr_flags(const char *key, const char *label, const char *const *names,
 	      unsigned int nr, uint64_t v);
+/* A number attribute as pr_fields() prints it. */
+struct pr_field {
+	int type;		/* MRLEASE_A_*, a u32 or a u64 */
+	const char *key;	/* JSON member */
+	const char *fmt;	/* text, with one %llu */
+	const char *word;	/* the CLI's keyword for it, if one sets it */
+};
+/* Each of the @n fields present in @at, in order. */
+void pr_fields(const struct nl_attrs *at, const struct pr_field *fields, unsigned int n);
 /* Text for a CLOCK_REALTIME time in ns: 2026-11-27T18:06:10.123456Z. */
 const char *pr_time_ns(uint64_t ns, char *buf, size_t len);
 

@@ -423,3 +423,15 @@ int nl_request(uint8_t cmd, uint16_t flags, nl_msg_cb cb, void *data,
 		return -1;
 	return nl_talk(nl, nl_msg(nl, cmd, flags), cb, data, what);
 }
+
+int nl_show(struct args *a, const char *what, void (*help)(FILE *f), uint8_t cmd,
+	    nl_msg_cb cb)
+{
+	if (args_is_help(a)) {
+		help(stdout);
+		return EXIT_OK;
+	}
+	if (!args_empty(a))
+		return usage_err("%s: unexpected \"%s\"", what, args_peek(a));
+	return nl_request(cmd, 0, cb, NULL, what) ? EXIT_ERR : EXIT_OK;
+}

@@ -257,3 +257,18 @@ const char *pr_time_ns(uint64_t ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%06lluZ", (unsigned long long)(ns % 1000000000) / 1000);
 	return buf;
 }
+
+void pr_fields(const struct nl_attrs *at, const struct pr_field *fields, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const struct nlattr *attr = at->tb[fields[i].type];
+
+		if (!attr)
+			continue;
+		pr_u64(fields[i].key, fields[i].fmt,
+		       mnl_attr_get_payload_len(attr) == sizeof(uint32_t) ?
+		       mnl_attr_get_u32(attr) : mnl_attr_get_u64(attr));
+	}
+}

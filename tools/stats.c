@@ -11,20 +11,16 @@ void help_stats(FILE *f)
 	fprintf(f, "Usage: %s stats [ show ]\n", prog);
 }
 
-static const struct {
-	int type;
-	const char *key;
-	const char *fmt;
-} counters[] = {
-	{ MRLEASE_A_STATS_CONTEXTS, "contexts", "contexts %llu" },
-	{ MRLEASE_A_STATS_LEASES, "leases", " leases %llu" },
-	{ MRLEASE_A_STATS_PINNED_PAGES, "pinned_pages", " pinned_pages %llu\n" },
-	{ MRLEASE_A_STATS_REGISTERS, "registers", "registers %llu" },
-	{ MRLEASE_A_STATS_BREAKS, "breaks", " breaks %llu" },
-	{ MRLEASE_A_STATS_ACKS, "acks", " acks %llu" },
-	{ MRLEASE_A_STATS_RESTORES, "restores", " restores %llu" },
-	{ MRLEASE_A_STATS_REVOKES, "revokes", " revokes %llu" },
-	{ MRLEASE_A_STATS_UNREGISTERS, "unregisters", " unregisters %llu\n" },
+static const struct pr_field counters[] = {
+	{ MRLEASE_A_STATS_CONTEXTS, "contexts", "contexts %llu", NULL },
+	{ MRLEASE_A_STATS_LEASES, "leases", " leases %llu", NULL },
+	{ MRLEASE_A_STATS_PINNED_PAGES, "pinned_pages", " pinned_pages %llu\n", NULL },
+	{ MRLEASE_A_STATS_REGISTERS, "registers", "registers %llu", NULL },
+	{ MRLEASE_A_STATS_BREAKS, "breaks", " breaks %llu", NULL },
+	{ MRLEASE_A_STATS_ACKS, "acks", " acks %llu", NULL },
+	{ MRLEASE_A_STATS_RESTORES, "restores", " restores %llu", NULL },
+	{ MRLEASE_A_STATS_REVOKES, "revokes", " revokes %llu", NULL },
+	{ MRLEASE_A_STATS_UNREGISTERS, "unregisters", " unregisters %llu\n", NULL },
 };
 
 static void print_hist(const struct nlattr *nest)
@@ -63,14 +59,10 @@ static void print_hist(const struct nlattr *nest)
 
 static int stats_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void *data)
 {
-	unsigned int i;
-
 	(void)nlh;
 	(void)data;
 	pr_obj_open(NULL);
-	for (i = 0; i < ARRAY_SIZE(counters); i++)
-		if (nl_has(at, counters[i].type))
-			pr_u64(counters[i].key, counters[i].fmt, nl_u64(at, counters[i].type));
+	pr_fields(at, counters, ARRAY_SIZE(counters));
 	if (at->tb[MRLEASE_A_STATS_ACK_HIST])
 		print_hist(at->tb[MRLEASE_A_STATS_ACK_HIST]);
 	pr_obj_close();
@@ -83,15 +75,7 @@ static int stats_cb(const struct nlmsghdr *nlh, const struct nl_attrs *at, void 
 
 static int stats_show(struct args *a)
 {
-	if (args_is_help(a)) {
-		help_stats(stdout);
-		return EXIT_OK;
-	}
-	if (!args_empty(a))
-		return usage_err("stats: unexpected \"%s\"", args_peek(a));
-	if (nl_request(MRLEASE_CMD_STATS_GET, 0, stats_cb, NULL, "stats"))
-		return EXIT_ERR;
-	return EXIT_OK;
+	return nl_show(a, "stats", help_stats, MRLEASE_CMD_STATS_GET, stats_cb);
 }
 
 static const struct cmd stats_cmds[] = {

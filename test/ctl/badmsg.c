@@ -323,6 +323,20 @@ static const struct bad_case bad_cases[] = {
 	{ "config set: a good and a bad value (none applied)", MRLEASE_CMD_CONFIG_SET, 0,
 	  { { U32, MRLEASE_A_CFG_BREAK_TIMEOUT_MS, 5000 },
 	    { U32, MRLEASE_A_CFG_MAX_LEASES_PER_USER, 0 } }, -ERANGE, 1 },
+	/* --- commands that do not exist or only exist as notifications */
+	{ "unknown command 99", 99, 0, { { NONE, 0, 0 } }, -EOPNOTSUPP, 0 },
+	{ "notification command sent as a request", MRLEASE_CMD_LEASE_NTF, 0,
+	  { { NONE, 0, 0 } }, -EOPNOTSUPP, 0 },
+	{ "command 0 (UNSPEC)", MRLEASE_CMD_UNSPEC, 0, { { NONE, 0, 0 } }, -EOPNOTSUPP, 0 },
+	{ "dump of stats (do only)", MRLEASE_CMD_STATS_GET, NLM_F_DUMP,
+	  { { NONE, 0, 0 } }, -EOPNOTSUPP, 0 },
+};
+
+/* After all of them: the family still works. */
+static const struct bad_case good_cases[] = {
+	{ "lease dump afterwards (must succeed)", MRLEASE_CMD_LEASE_GET, NLM_F_DUMP,
+	  { { NONE, 0, 0 } }, 0, 0 },
+	{ "stats afterwards (must succeed)", MRLEASE_CMD_STATS_GET, 0, { { NONE, 0, 0 } }, 0, 0 },
 };
 
 static void run_bad_case(const struct bad_case *c)
@@ -353,39 +367,12 @@ static void run_bad_case(const struct bad_case *c)
 	expect(c->what, &m, c->want, c->want_extack);
 }
 
-int main(void)
+/* Headers and lengths that lie. */
+static void bad_framing(void)
 {
-	struct timeval tv = { .tv_sec = 3 };
-	struct reply before, after;
-	int one = 1, big = 8 << 20;
 	uint8_t twelve[12] = { 0 };
 	struct msg m;
-	char *blob;
-	unsigned int i;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if (sk < 0) {
-		perror("socket");
-		return 1;
-	}
-	setsockopt(sk, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(sk, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	/* Room for the huge messages (root may exceed wmem_max). */
-	setsockopt(sk, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
-	resolve_family();
-	config_get(&before);
-	if (before.error || !before.nmsgs) {
-		printf("FAIL - config get before: %s\n", strerror(-before.error));
-		return 1;
-	}
-
-	/* Wrong lengths, unknown or misplaced attributes, missing, out-of-range or absent things. */
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
-		run_bad_case(&bad_cases[i]);
-
-	/* --- broken framing */
 	msg_init(&m, 256, family, 0, MRLEASE_CMD_LEASE_GET);
 	put_raw(&m, MRLEASE_A_LEASE_ID, 200, twelve, 8);
 	expect("lease get: nla_len past the end of the message", &m, -EINVAL, 1);
@@ -408,22 +395,20 @@ int main(void)
 	m.send_len = m.nlh->nlmsg_len;
 	m.nlh->nlmsg_len += 64;		/* claims more than is sent */
 	expect("lease get: nlmsg_len longer than the datagram", &m, NO_REPLY_OK, 0);
+}
 
-	/* --- commands that do not exist or only exist as notifications */
-	msg_init(&m, 64, family, 0, 99);
-	expect("unknown command 99", &m, -EOPNOTSUPP, 0);
+/* 65000-byte attributes, and a megabyte of them. */
+static void huge_messages(void)
+{
+	char *blob = calloc(1, 65000);
+	struct msg m;
+	unsigned int i;
 
-	msg_init(&m, 64, family, 0, MRLEASE_CMD_LEASE_NTF);
-	expect("notification command sent as a request", &m, -EOPNOTSUPP, 0);
-
-	msg_init(&m, 64, family, 0, MRLEASE_CMD_UNSPEC);
-	expect("command 0 (UNSPEC)", &m, -EOPNOTSUPP, 0);
-
-	msg_init(&m, 64, family, NLM_F_DUMP, MRLEASE_CMD_STATS_GET);
-	expect("dump of stats (do only)", &m, -EOPNOTSUPP, 0);
-
-	/* --- huge messages */
-	blob = calloc(1, 65000);
+	if (!blob) {
+		printf("FAIL - calloc\n");
+		failures++;
+		return;
+	}
 	msg_init(&m, 70000, family, 0, MRLEASE_CMD_LEASE_GET);
 	put(&m, MRLEASE_A_LEASE_ID, blob, 65000);
 	expect("lease get: a 65000-byte id", &m, -EINVAL, 1);
@@ -443,27 +428,67 @@ int main(void)
 	for (i = 0; i < HUGE_BYTES / 8; i++)
 		put_u32(&m, MRLEASE_A_MAX + 1 + i % 100, i);
 	expect("lease dump: 1 MiB of unknown attributes", &m, -EINVAL, 1);
+}
 
-	/* --- the family still works, and nothing above changed the config */
-	msg_init(&m, 64, family, NLM_F_DUMP, MRLEASE_CMD_LEASE_GET);
-	expect("lease dump afterwards (must succeed)", &m, 0, 0);
-	msg_init(&m, 64, family, 0, MRLEASE_CMD_STATS_GET);
-	expect("stats afterwards (must succeed)", &m, 0, 0);
+/* Nothing above may have changed the configuration. */
+static void config_unchanged(const struct reply *before)
+{
+	struct reply after;
+
 	config_get(&after);
-	if (after.error || memcmp(before.u32, after.u32, sizeof(before.u32))) {
+	if (after.error || memcmp(before->u32, after.u32, sizeof(before->u32))) {
 		printf("FAIL - the configuration changed: break timeout %u -> %u, max break timeout "
 		       "%u -> %u, per ctx %u -> %u, per user %u -> %u\n",
-		       before.u32[MRLEASE_A_CFG_BREAK_TIMEOUT_MS], after.u32[MRLEASE_A_CFG_BREAK_TIMEOUT_MS],
-		       before.u32[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS],
+		       before->u32[MRLEASE_A_CFG_BREAK_TIMEOUT_MS], after.u32[MRLEASE_A_CFG_BREAK_TIMEOUT_MS],
+		       before->u32[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS],
 		       after.u32[MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS],
-		       before.u32[MRLEASE_A_CFG_MAX_LEASES_PER_CTX],
+		       before->u32[MRLEASE_A_CFG_MAX_LEASES_PER_CTX],
 		       after.u32[MRLEASE_A_CFG_MAX_LEASES_PER_CTX],
-		       before.u32[MRLEASE_A_CFG_MAX_LEASES_PER_USER],
+		       before->u32[MRLEASE_A_CFG_MAX_LEASES_PER_USER],
 		       after.u32[MRLEASE_A_CFG_MAX_LEASES_PER_USER]);
 		failures++;
 	} else {
 		printf("ok - configuration unchanged\n");
 	}
+}
+
+int main(void)
+{
+	struct timeval tv = { .tv_sec = 3 };
+	int one = 1, big = 8 << 20;
+	struct reply before;
+	unsigned int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (sk < 0) {
+		perror("socket");
+		return 1;
+	}
+	setsockopt(sk, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(sk, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Room for the huge messages (root may exceed wmem_max). */
+	setsockopt(sk, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+	resolve_family();
+	config_get(&before);
+	if (before.error || !before.nmsgs) {
+		printf("FAIL - config get before: %s\n", strerror(-before.error));
+		return 1;
+	}
+
+	/*
+	 * Wrong lengths, unknown or misplaced attributes, missing, out-of-range
+	 * or absent things, unknown commands.
+	 */
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		run_bad_case(&bad_cases[i]);
+	bad_framing();
+	huge_messages();
+	for (i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++)
+		run_bad_case(&good_cases[i]);
+	config_unchanged(&before);
+
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures ? 1 : 0;
 }
