@@ -27,6 +27,9 @@
 /* An arm that keeps racing with changes of its own range gives up. */
 #define MRL_ARM_ATTEMPTS	8
 
+/* How long the answer of mrl_caller_admin() is kept for the same credentials. */
+#define MRL_ADMIN_ASK_EVERY	HZ
+
 /* How long an arm waits for a change of a file to finish. */
 #define MRL_LOCK_TRIES		10
 #define MRL_LOCK_WAIT_MS	5
@@ -134,31 +137,35 @@ static bool mrl_may_hold_file(struct file *file, int *cap_lease)
  * Has the caller CAP_SYS_ADMIN, which lifts the administrator's ceiling on
  * its leases' break timeouts?  Asked at each arm, since privileges may have
  * been dropped since the last.  The security modules' capable() hooks were
- * an eighth of an unpinned register and unregister, and a process's
- * credentials rarely change: the answer is kept with the credentials it was
- * given for, referenced so that no other set can appear at their address.
+ * an eighth of an unpinned register and unregister, so the answer is kept
+ * with the credentials it was given for (referenced, so that no other set
+ * can appear at their address), for a second at most: new credentials ask
+ * again at once, a security policy changed under the same ones within a
+ * second.  Under ctx->mutex.
  */
 static bool mrl_caller_admin(struct mrl_ctx *ctx)
 {
 	const struct cred *cred = current_cred();
 
 	lockdep_assert_held(&ctx->mutex);
-	if (cred != ctx->admin_cred) {
+	if (cred != ctx->admin_cred ||
+	    time_after(jiffies, ctx->admin_asked + MRL_ADMIN_ASK_EVERY)) {
 		put_cred(ctx->admin_cred);
 		ctx->admin_cred = get_cred(cred);
 		ctx->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+		ctx->admin_asked = jiffies;
 	}
 	return ctx->admin;
 }
 
 /*
- * Note the file behind the first page, if any, in the lease's file part; the
- * caller records the backing itself.  The old path reference goes to @old
- * for the caller to drop outside the locks.  Under ctx->mutex and mmap_lock.
+ * Record what backs the first page, and the file behind it in the lease's
+ * file part, together.  The old path reference goes to @old for the caller
+ * to drop outside the locks.  Under ctx->mutex and mmap_lock.
  */
-static int mrl_lease_note_file(struct mrl_lease *lease,
-			       struct vm_area_struct *vma,
-			       struct path *old, struct file **layout_file)
+static int mrl_lease_note_backing(struct mrl_lease *lease,
+				  struct vm_area_struct *vma,
+				  struct path *old, struct file **layout_file)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 	u32 backing = mrl_vma_backing(vma);
@@ -166,10 +173,8 @@ static int mrl_lease_note_file(struct mrl_lease *lease,
 	struct inode *inode;
 	struct path path = {};
 
-	/* lease->file is set under ctx->mutex, which we hold. */
-	if (!vma->vm_file && !lease->file)
-		return 0;
 	if (vma->vm_file) {
+		/* lease->file is set under ctx->mutex, which we hold. */
 		if (!lease->file) {
 			lf = kzalloc(sizeof(*lf), GFP_KERNEL_ACCOUNT);
 			if (!lf)
@@ -187,6 +192,7 @@ static int mrl_lease_note_file(struct mrl_lease *lease,
 		*layout_file = get_file(vma->vm_file);
 
 	spin_lock(&ctx->lock);
+	lease->backing = backing;
 	if (lf)
 		lease->file = lf;
 	lf = lease->file;
@@ -230,7 +236,7 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 	bool admin = mrl_caller_admin(lease->ctx);
 	bool may_hold = true;
 	int cap_lease = -1;
-	u8 backing = 0, backings = 0;
+	u8 backings = 0;
 	int ret = 0;
 
 	if (mmap_read_lock_killable(mm))
@@ -251,9 +257,8 @@ static int mrl_lease_check_range(struct mrl_lease *lease,
 			break;
 		}
 		if (addr == lease->it.start) {
-			backing = mrl_vma_backing(vma);
-			ret = mrl_lease_note_file(lease, vma, &old_path,
-						  layout_file);
+			ret = mrl_lease_note_backing(lease, vma, &old_path,
+						     layout_file);
 			if (ret)
 				break;
 		}
@@ -288,9 +293,6 @@ unlocked:
 	path_put(&old_path);
 	mrl_files_finish(files);
 	spin_lock(&lease->ctx->lock);
-	/* As before the check if its first page was not there. */
-	if (backing)
-		lease->backing = backing;
 	lease->backings = backings;
 	lease->may_hold = may_hold;
 	lease->admin = admin;

@@ -56,6 +56,7 @@ struct mrl_ctx {
 	struct mrl_user *user;
 	/* CAP_SYS_ADMIN of the last arm's credentials (arm.c), under mutex */
 	const struct cred *admin_cred;	/* referenced till close */
+	unsigned long admin_asked;	/* jiffies */
 	bool admin;
 	u64 features;
 	bool api_done;

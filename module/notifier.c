@@ -124,7 +124,7 @@ static bool mrl_invalidate(struct mmu_interval_notifier *mni,
 						       it);
 
 		/* Makes a concurrent arm or check look again. */
-		WRITE_ONCE(lease->changes, lease->changes + 1);
+		lease->changes++;
 		if (reason && !mrl_invalidate_is_harmless(lease, reason))
 			mrl_lease_invalidate(lease, reason, range->start,
 					     range->end,
@@ -190,15 +190,18 @@ void mrl_notifier_del(struct mrl_ctx *ctx, struct mrl_lease *lease)
  */
 u32 mrl_notifier_read_begin(struct mrl_ctx *ctx, struct mrl_lease *lease)
 {
-	/*
-	 * No ctx->lock needed: an invalidation counts only after it was
-	 * registered under the notifier's own lock, which the read below
-	 * takes after this load.  Either it was registered first, and
-	 * mmu_interval_read_begin() waits for it to end, or this load saw
-	 * the count from before it.
-	 */
-	u32 changes = READ_ONCE(lease->changes);
+	u32 changes;
 
+	/*
+	 * Under ctx->lock, not a bare load: mmu_interval_read_begin() waits
+	 * only once our callback has set the sequence (mmu_interval_set_seq(),
+	 * before the count, in the same section), and it counts on the
+	 * caller's lock for that ordering.  A lockless load could see the new
+	 * count and the old sequence on a weakly ordered CPU, and miss it.
+	 */
+	spin_lock(&ctx->lock);
+	changes = lease->changes;
+	spin_unlock(&ctx->lock);
 	mmu_interval_read_begin(&ctx->notifier);
 	return changes;
 }
