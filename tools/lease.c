@@ -22,18 +22,6 @@ static void pr_enum_attr(const struct nl_attrs *at, int type, const char *key,
 		pr_str(key, fmt, pr_enum(names, nr, nl_u32(at, type), buf, sizeof(buf)));
 }
 
-static void pr_u64_attr(const struct nl_attrs *at, int type, const char *key, const char *fmt)
-{
-	if (nl_has(at, type))
-		pr_u64(key, fmt, nl_u64(at, type));
-}
-
-static void pr_u32_attr(const struct nl_attrs *at, int type, const char *key, const char *fmt)
-{
-	if (nl_has(at, type))
-		pr_u64(key, fmt, nl_u32(at, type));
-}
-
 static void pr_str_attr(const struct nl_attrs *at, int type, const char *key, const char *fmt)
 {
 	if (nl_has(at, type))
@@ -45,24 +33,24 @@ void print_lease_attrs(const struct nl_attrs *at)
 	char buf[48];
 	uint64_t v;
 
-	pr_u64_attr(at, MRLEASE_A_LEASE_ID, "id", "lease %llu");
+	pr_num_attr(at, MRLEASE_A_LEASE_ID, "id", "lease %llu");
 	/* Notifications: why, and who did it. */
 	pr_enum_attr(at, MRLEASE_A_REASON, "reason", " reason %s", NAMES(mrlease_reason_names));
-	pr_u32_attr(at, MRLEASE_A_BREAKER_PID, "breaker_pid", " breaker_pid %llu");
+	pr_num_attr(at, MRLEASE_A_BREAKER_PID, "breaker_pid", " breaker_pid %llu");
 	pr_str_attr(at, MRLEASE_A_BREAKER_COMM, "breaker_comm", " breaker_comm %s");
 
-	pr_u32_attr(at, MRLEASE_A_OWNER_PID, "owner_pid", " pid %llu");
+	pr_num_attr(at, MRLEASE_A_OWNER_PID, "owner_pid", " pid %llu");
 	pr_str_attr(at, MRLEASE_A_OWNER_COMM, "owner_comm", " comm %s");
-	pr_u32_attr(at, MRLEASE_A_OWNER_UID, "uid", " uid %llu");
-	pr_u64_attr(at, MRLEASE_A_ADDR, "addr", " addr %#llx");
-	pr_u64_attr(at, MRLEASE_A_LEN, "len", " len %llu");
-	pr_u64_attr(at, MRLEASE_A_COOKIE, "cookie", " cookie %#llx");
+	pr_num_attr(at, MRLEASE_A_OWNER_UID, "uid", " uid %llu");
+	pr_num_attr(at, MRLEASE_A_ADDR, "addr", " addr %#llx");
+	pr_num_attr(at, MRLEASE_A_LEN, "len", " len %llu");
+	pr_num_attr(at, MRLEASE_A_COOKIE, "cookie", " cookie %#llx");
 	if (nl_has(at, MRLEASE_A_FLAGS))
 		pr_flags("flags", "flags", NAMES(mrlease_reg_flag_names),
 			 nl_u32(at, MRLEASE_A_FLAGS));
 	pr_enum_attr(at, MRLEASE_A_STATE, "state", " state %s", NAMES(mrlease_state_names));
-	pr_u64_attr(at, MRLEASE_A_GENERATION, "generation", " generation %llu");
-	pr_u64_attr(at, MRLEASE_A_PINNED_PAGES, "pinned_pages", " pinned_pages %llu");
+	pr_num_attr(at, MRLEASE_A_GENERATION, "generation", " generation %llu");
+	pr_num_attr(at, MRLEASE_A_PINNED_PAGES, "pinned_pages", " pinned_pages %llu");
 	pr_enum_attr(at, MRLEASE_A_BACKING, "backing", " backing %s", NAMES(mrlease_backing_names));
 	pr_str_attr(at, MRLEASE_A_PATH, "path", " path %s");
 	if (nl_has(at, MRLEASE_A_DEV)) {
@@ -70,8 +58,8 @@ void print_lease_attrs(const struct nl_attrs *at)
 		pr_u64("dev", NULL, v);
 		pr_text(" dev %u:%u", dev_major(v), dev_minor(v));
 	}
-	pr_u64_attr(at, MRLEASE_A_INO, "ino", " ino %llu");
-	pr_u64_attr(at, MRLEASE_A_OFFSET, "offset", " offset %llu");
+	pr_num_attr(at, MRLEASE_A_INO, "ino", " ino %llu");
+	pr_num_attr(at, MRLEASE_A_OFFSET, "offset", " offset %llu");
 	/* The FL_LAYOUT file lease behind a file backing, and why the kernel refused it. */
 	pr_enum_attr(at, MRLEASE_A_LAYOUT, "layout", " layout %s", NAMES(mrlease_layout_names));
 	if (nl_has(at, MRLEASE_A_LAYOUT_ERROR)) {
@@ -82,11 +70,11 @@ void print_lease_attrs(const struct nl_attrs *at)
 	}
 	/* Whether a break by another process waits for the ack (up to timeout_ms). */
 	pr_enum_attr(at, MRLEASE_A_HOLD, "hold", " hold %s", NAMES(mrlease_hold_names));
-	pr_u32_attr(at, MRLEASE_A_TIMEOUT_MS, "timeout_ms", " timeout_ms %llu");
-	pr_u64_attr(at, MRLEASE_A_BREAKS, "breaks", " breaks %llu");
-	pr_u64_attr(at, MRLEASE_A_ACKS, "acks", " acks %llu");
-	pr_u64_attr(at, MRLEASE_A_RESTORES, "restores", " restores %llu");
-	pr_u64_attr(at, MRLEASE_A_REVOKES, "revokes", " revokes %llu");
+	pr_num_attr(at, MRLEASE_A_TIMEOUT_MS, "timeout_ms", " timeout_ms %llu");
+	pr_num_attr(at, MRLEASE_A_BREAKS, "breaks", " breaks %llu");
+	pr_num_attr(at, MRLEASE_A_ACKS, "acks", " acks %llu");
+	pr_num_attr(at, MRLEASE_A_RESTORES, "restores", " restores %llu");
+	pr_num_attr(at, MRLEASE_A_REVOKES, "revokes", " revokes %llu");
 	/* Text: a time and a duration, and only once there was a break / an ack. */
 	if (nl_has(at, MRLEASE_A_LAST_BREAK_NS)) {
 		v = nl_u64(at, MRLEASE_A_LAST_BREAK_NS);

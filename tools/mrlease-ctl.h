@@ -154,6 +154,8 @@ const char *pr_enum(const char *const *names, unsigned int nr, uint32_t v, char 
 /* A flags word: JSON array of strings, text "a,b" ("none" if empty). */
 void pr_flags(const char *key, const char *label, const char *const *names,
 	      unsigned int nr, uint64_t v);
+/* Attribute @type of @at if present, a u32 or a u64 (by its length), as pr_u64(). */
+void pr_num_attr(const struct nl_attrs *at, int type, const char *key, const char *fmt);
 /* A number attribute as pr_fields() prints it. */
 struct pr_field {
 	int type;		/* MRLEASE_A_*, a u32 or a u64 */

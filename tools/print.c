@@ -258,17 +258,19 @@ const char *pr_time_ns(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
+void pr_num_attr(const struct nl_attrs *at, int type, const char *key, const char *fmt)
+{
+	const struct nlattr *attr = at->tb[type];
+
+	if (attr)
+		pr_u64(key, fmt, mnl_attr_get_payload_len(attr) == sizeof(uint32_t) ?
+		       mnl_attr_get_u32(attr) : mnl_attr_get_u64(attr));
+}
+
 void pr_fields(const struct nl_attrs *at, const struct pr_field *fields, unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		const struct nlattr *attr = at->tb[fields[i].type];
-
-		if (!attr)
-			continue;
-		pr_u64(fields[i].key, fields[i].fmt,
-		       mnl_attr_get_payload_len(attr) == sizeof(uint32_t) ?
-		       mnl_attr_get_u32(attr) : mnl_attr_get_u64(attr));
-	}
+	for (i = 0; i < n; i++)
+		pr_num_attr(at, fields[i].type, fields[i].key, fields[i].fmt);
 }
