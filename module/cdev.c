@@ -85,6 +85,15 @@ static bool mrl_api_done(struct mrl_ctx *ctx)
 	return smp_load_acquire(&ctx->api_done);
 }
 
+/* What we have, as a handshake answers it, accepted or refused. */
+static void mrl_api_answer(struct mrlease_api *api, u32 words_size)
+{
+	api->supported = MRLEASE_FEATURE_ALL;
+	api->event_size = sizeof(struct mrlease_event);
+	api->status_size = sizeof(struct mrlease_status);
+	api->words_size = words_size;
+}
+
 static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
 {
 	int ret = 0;
@@ -99,10 +108,7 @@ static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
 	} else if (api->features & ~MRLEASE_FEATURE_ALL) {
 		/* Refused, but say what we have: the caller may ask again. */
 		api->features = 0;
-		api->supported = MRLEASE_FEATURE_ALL;
-		api->event_size = sizeof(struct mrlease_event);
-		api->status_size = sizeof(struct mrlease_status);
-		api->words_size = 0;
+		mrl_api_answer(api, 0);
 		ret = -EINVAL;
 	}
 	if (!ret && (api->features & MRLEASE_FEATURE_VALID_WORDS) &&
@@ -110,10 +116,7 @@ static int mrl_ioctl_api(struct mrl_ctx *ctx, struct mrlease_api *api)
 		ret = mrl_words_init(ctx);
 	if (!ret) {
 		ctx->features = api->features;
-		api->supported = MRLEASE_FEATURE_ALL;
-		api->event_size = sizeof(struct mrlease_event);
-		api->status_size = sizeof(struct mrlease_status);
-		api->words_size = ctx->word_pages ? mrl_words_size(ctx) : 0;
+		mrl_api_answer(api, ctx->word_pages ? mrl_words_size(ctx) : 0);
 		/* Publish the features before the handshake is seen done. */
 		smp_store_release(&ctx->api_done, true);
 	}

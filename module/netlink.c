@@ -271,30 +271,33 @@ static int mrl_nl_lease_revoke_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* The counters of STATS_GET, beside their attributes. */
+static const struct {
+	u16 attr;
+	atomic64_t *count;
+} mrl_nl_counters[] = {
+	{ MRLEASE_A_STATS_LEASES,	&mrl_stats.leases },
+	{ MRLEASE_A_STATS_PINNED_PAGES,	&mrl_stats.pinned_pages },
+	{ MRLEASE_A_STATS_REGISTERS,	&mrl_stats.registers },
+	{ MRLEASE_A_STATS_BREAKS,	&mrl_stats.breaks },
+	{ MRLEASE_A_STATS_ACKS,		&mrl_stats.acks },
+	{ MRLEASE_A_STATS_RESTORES,	&mrl_stats.restores },
+	{ MRLEASE_A_STATS_REVOKES,	&mrl_stats.revokes },
+	{ MRLEASE_A_STATS_UNREGISTERS,	&mrl_stats.unregisters },
+};
+
 static int mrl_nl_put_stats(struct sk_buff *skb)
 {
 	struct nlattr *hist;
-	int i;
+	unsigned int i;
 
 	if (mrl_nl_put_u64(skb, MRLEASE_A_STATS_CONTEXTS,
-			   atomic_read(&mrl_stats.contexts)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_LEASES,
-			   atomic64_read(&mrl_stats.leases)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_PINNED_PAGES,
-			   atomic64_read(&mrl_stats.pinned_pages)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_REGISTERS,
-			   atomic64_read(&mrl_stats.registers)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_BREAKS,
-			   atomic64_read(&mrl_stats.breaks)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_ACKS,
-			   atomic64_read(&mrl_stats.acks)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_RESTORES,
-			   atomic64_read(&mrl_stats.restores)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_REVOKES,
-			   atomic64_read(&mrl_stats.revokes)) ||
-	    mrl_nl_put_u64(skb, MRLEASE_A_STATS_UNREGISTERS,
-			   atomic64_read(&mrl_stats.unregisters)))
+			   atomic_read(&mrl_stats.contexts)))
 		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(mrl_nl_counters); i++)
+		if (mrl_nl_put_u64(skb, mrl_nl_counters[i].attr,
+				   atomic64_read(mrl_nl_counters[i].count)))
+			return -EMSGSIZE;
 
 	hist = nla_nest_start(skb, MRLEASE_A_STATS_ACK_HIST);
 	if (!hist)
@@ -310,17 +313,25 @@ static int mrl_nl_put_stats(struct sk_buff *skb)
 	return 0;
 }
 
+/* The module parameters of CONFIG_GET, beside their attributes. */
+static const struct {
+	u16 attr;
+	unsigned int *param;
+} mrl_nl_params[] = {
+	{ MRLEASE_A_CFG_BREAK_TIMEOUT_MS,	&mrl_break_timeout_ms },
+	{ MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS,	&mrl_max_break_timeout_ms },
+	{ MRLEASE_A_CFG_MAX_LEASES_PER_CTX,	&mrl_max_leases_per_ctx },
+	{ MRLEASE_A_CFG_MAX_LEASES_PER_USER,	&mrl_max_leases_per_user },
+};
+
 static int mrl_nl_put_config(struct sk_buff *skb)
 {
-	if (nla_put_u32(skb, MRLEASE_A_CFG_BREAK_TIMEOUT_MS,
-			READ_ONCE(mrl_break_timeout_ms)) ||
-	    nla_put_u32(skb, MRLEASE_A_CFG_MAX_BREAK_TIMEOUT_MS,
-			READ_ONCE(mrl_max_break_timeout_ms)) ||
-	    nla_put_u32(skb, MRLEASE_A_CFG_MAX_LEASES_PER_CTX,
-			READ_ONCE(mrl_max_leases_per_ctx)) ||
-	    nla_put_u32(skb, MRLEASE_A_CFG_MAX_LEASES_PER_USER,
-			READ_ONCE(mrl_max_leases_per_user)))
-		return -EMSGSIZE;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mrl_nl_params); i++)
+		if (nla_put_u32(skb, mrl_nl_params[i].attr,
+				READ_ONCE(*mrl_nl_params[i].param)))
+			return -EMSGSIZE;
 	return 0;
 }
 

@@ -28,6 +28,32 @@ static void pr_str_attr(const struct nl_attrs *at, int type, const char *key, co
 		pr_str(key, fmt, nl_str(at, type));
 }
 
+/* The plain numbers of a lease, in groups, in the order they are printed. */
+static const struct pr_field lease_range[] = {
+	{ MRLEASE_A_OWNER_UID,		"uid",		" uid %llu", NULL },
+	{ MRLEASE_A_ADDR,		"addr",		" addr %#llx", NULL },
+	{ MRLEASE_A_LEN,		"len",		" len %llu", NULL },
+	{ MRLEASE_A_COOKIE,		"cookie",	" cookie %#llx", NULL },
+};
+
+static const struct pr_field lease_arm[] = {
+	{ MRLEASE_A_GENERATION,		"generation",	" generation %llu", NULL },
+	{ MRLEASE_A_PINNED_PAGES,	"pinned_pages",	" pinned_pages %llu", NULL },
+};
+
+static const struct pr_field lease_file[] = {
+	{ MRLEASE_A_INO,		"ino",		" ino %llu", NULL },
+	{ MRLEASE_A_OFFSET,		"offset",	" offset %llu", NULL },
+};
+
+static const struct pr_field lease_counts[] = {
+	{ MRLEASE_A_TIMEOUT_MS,		"timeout_ms",	" timeout_ms %llu", NULL },
+	{ MRLEASE_A_BREAKS,		"breaks",	" breaks %llu", NULL },
+	{ MRLEASE_A_ACKS,		"acks",		" acks %llu", NULL },
+	{ MRLEASE_A_RESTORES,		"restores",	" restores %llu", NULL },
+	{ MRLEASE_A_REVOKES,		"revokes",	" revokes %llu", NULL },
+};
+
 void print_lease_attrs(const struct nl_attrs *at)
 {
 	char buf[48];
@@ -41,16 +67,12 @@ void print_lease_attrs(const struct nl_attrs *at)
 
 	pr_num_attr(at, MRLEASE_A_OWNER_PID, "owner_pid", " pid %llu");
 	pr_str_attr(at, MRLEASE_A_OWNER_COMM, "owner_comm", " comm %s");
-	pr_num_attr(at, MRLEASE_A_OWNER_UID, "uid", " uid %llu");
-	pr_num_attr(at, MRLEASE_A_ADDR, "addr", " addr %#llx");
-	pr_num_attr(at, MRLEASE_A_LEN, "len", " len %llu");
-	pr_num_attr(at, MRLEASE_A_COOKIE, "cookie", " cookie %#llx");
+	pr_fields(at, lease_range, ARRAY_SIZE(lease_range));
 	if (nl_has(at, MRLEASE_A_FLAGS))
 		pr_flags("flags", "flags", NAMES(mrlease_reg_flag_names),
 			 nl_u32(at, MRLEASE_A_FLAGS));
 	pr_enum_attr(at, MRLEASE_A_STATE, "state", " state %s", NAMES(mrlease_state_names));
-	pr_num_attr(at, MRLEASE_A_GENERATION, "generation", " generation %llu");
-	pr_num_attr(at, MRLEASE_A_PINNED_PAGES, "pinned_pages", " pinned_pages %llu");
+	pr_fields(at, lease_arm, ARRAY_SIZE(lease_arm));
 	pr_enum_attr(at, MRLEASE_A_BACKING, "backing", " backing %s", NAMES(mrlease_backing_names));
 	pr_str_attr(at, MRLEASE_A_PATH, "path", " path %s");
 	if (nl_has(at, MRLEASE_A_DEV)) {
@@ -58,8 +80,7 @@ void print_lease_attrs(const struct nl_attrs *at)
 		pr_u64("dev", NULL, v);
 		pr_text(" dev %u:%u", dev_major(v), dev_minor(v));
 	}
-	pr_num_attr(at, MRLEASE_A_INO, "ino", " ino %llu");
-	pr_num_attr(at, MRLEASE_A_OFFSET, "offset", " offset %llu");
+	pr_fields(at, lease_file, ARRAY_SIZE(lease_file));
 	/* The FL_LAYOUT file lease behind a file backing, and why the kernel refused it. */
 	pr_enum_attr(at, MRLEASE_A_LAYOUT, "layout", " layout %s", NAMES(mrlease_layout_names));
 	if (nl_has(at, MRLEASE_A_LAYOUT_ERROR)) {
@@ -70,11 +91,7 @@ void print_lease_attrs(const struct nl_attrs *at)
 	}
 	/* Whether a break by another process waits for the ack (up to timeout_ms). */
 	pr_enum_attr(at, MRLEASE_A_HOLD, "hold", " hold %s", NAMES(mrlease_hold_names));
-	pr_num_attr(at, MRLEASE_A_TIMEOUT_MS, "timeout_ms", " timeout_ms %llu");
-	pr_num_attr(at, MRLEASE_A_BREAKS, "breaks", " breaks %llu");
-	pr_num_attr(at, MRLEASE_A_ACKS, "acks", " acks %llu");
-	pr_num_attr(at, MRLEASE_A_RESTORES, "restores", " restores %llu");
-	pr_num_attr(at, MRLEASE_A_REVOKES, "revokes", " revokes %llu");
+	pr_fields(at, lease_counts, ARRAY_SIZE(lease_counts));
 	/* Text: a time and a duration, and only once there was a break / an ack. */
 	if (nl_has(at, MRLEASE_A_LAST_BREAK_NS)) {
 		v = nl_u64(at, MRLEASE_A_LAST_BREAK_NS);

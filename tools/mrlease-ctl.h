@@ -160,7 +160,7 @@ void pr_num_attr(const struct nl_attrs *at, int type, const char *key, const cha
 struct pr_field {
 	int type;		/* MRLEASE_A_*, a u32 or a u64 */
 	const char *key;	/* JSON member */
-	const char *fmt;	/* text, with one %llu */
+	const char *fmt;	/* text, with one %llu or %#llx */
 	const char *word;	/* the CLI's keyword for it, if one sets it */
 };
 /* Each of the @n fields present in @at, in order. */
