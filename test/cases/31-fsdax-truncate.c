@@ -17,51 +17,36 @@
 
 int main(void)
 {
-	struct dax_file f;
-	struct breaker b;
-	struct breaker_report rep;
-	struct mrlease_register l;
-	struct mrlease_event ev;
+	struct dax_scene s;
 	struct mrlease_query q;
 	int64_t acked_ns;
 	int fd;
 
-	dax_create(&f, FILE_SIZE);
-	breaker_start(&b, f.fd, BREAK_TRUNCATE, CUT, 0);
+	dax_scene_open(&s, FILE_SIZE, BREAK_TRUNCATE, CUT, 0);
+
 	fd = t_ctx();
 
-	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x7c, MRLEASE_REG_PIN, 30000, &l));
-	breaker_go(&b);
-	GET_EVENT(fd, ev, 10000);
-	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
-	CHECK_LE(ev.start, (uintptr_t)f.map + CUT);
-	CHECK_EQ(ev.start + ev.length, (uintptr_t)f.map + LEASE_OFF + LEASE_LEN);
-	CHECK_EQ(ev.breaker_pid, b.pid);
-	CHECK(strcmp(ev.breaker_comm, BREAKER_COMM) == 0);
+	CHECK_OK(t_register(fd, s.f.map + LEASE_OFF, LEASE_LEN, 0x7c, MRLEASE_REG_PIN, 30000, &s.l));
+	DAX_SCENE_BREAK(&s, fd, 0);
+	CHECK_LE(s.ev.start, (uintptr_t)s.f.map + CUT);
+	CHECK_EQ(s.ev.start + s.ev.length, (uintptr_t)s.f.map + LEASE_OFF + LEASE_LEN);
+	CHECK_EQ(t_state(fd, s.l.id), MRLEASE_STATE_BROKEN);
 
-	t_msleep(1500);
-	CHECK_BREAKER_WAITING(&b);
-	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_BROKEN);
-
-	acked_ns = t_now_ns();
-	CHECK_OK(t_ack(fd, l.id, ev.generation));
-	BREAKER_DONE(&b, 5000, rep);
-	t_info("ftruncate returned %lld ms after the ack", (long long)(rep.end_ns - acked_ns) / 1000000);
-	CHECK_LT(rep.end_ns - acked_ns, 1000000000);
+	DAX_SCENE_ACK(&s, fd, 1500, &acked_ns);
 	CHECK_NO_EVENT(fd, 200);
 
-	CHECK_ERR(t_restore(fd, &l), EFAULT);
-	CHECK_OK(t_query(fd, l.id, &q));
+	CHECK_ERR(t_restore(fd, &s.l), EFAULT);
+	CHECK_OK(t_query(fd, s.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ACKED);
 	CHECK_EQ(q.pinned_pages, 0);
 
-	CHECK_SYS(ftruncate(f.fd, FILE_SIZE));
-	CHECK_OK(t_restore(fd, &l));
-	CHECK_OK(t_query(fd, l.id, &q));
+	CHECK_SYS(ftruncate(s.f.fd, FILE_SIZE));
+	CHECK_OK(t_restore(fd, &s.l));
+	CHECK_OK(t_query(fd, s.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
-	DAX_CHECK_DATA(&f, 0, CUT);
-	DAX_CHECK_ZERO(&f, CUT, FILE_SIZE - CUT);
+	DAX_CHECK_DATA(&s.f, 0, CUT);
+	DAX_CHECK_ZERO(&s.f, CUT, FILE_SIZE - CUT);
 	CHECK_NO_EVENT(fd, 100);
 	close(fd);
 	t_pass();

@@ -29,73 +29,66 @@ static void check_revoked_at(int line, const struct mrlease_event *ev, const str
 
 int main(void)
 {
-	struct dax_file f;
-	struct breaker b;
-	struct breaker_report rep;
-	struct mrlease_register l;
-	struct mrlease_event ev;
+	struct dax_scene s;
 	struct mrlease_query q;
 	const volatile struct mrlease_status *st;
 	int64_t t_rev, waited;
 	uint64_t seq;
 	int fd;
 
-	dax_create(&f, FILE_SIZE);
-	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	dax_scene_open(&s, FILE_SIZE, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+
 	fd = t_ctx();
 	st = t_status(fd);
 
 	/* Round 1: read the DECOHERENCE record, never ack. */
-	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0x71, MRLEASE_REG_PIN, TIMEOUT_MS, &l));
-	CHECK_OK(t_query(fd, l.id, &q));
+	CHECK_OK(t_register(fd, s.f.map + LEASE_OFF, LEASE_LEN, 0x71, MRLEASE_REG_PIN, TIMEOUT_MS, &s.l));
+	CHECK_OK(t_query(fd, s.l.id, &q));
 	CHECK_EQ(q.timeout_ms, TIMEOUT_MS);
-	breaker_go(&b);
-	GET_EVENT(fd, ev, 10000);
-	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
-	CHECK_EQ(ev.breaker_pid, b.pid);
+	DAX_SCENE_BREAK(&s, fd, 0);
 
-	GET_EVENT(fd, ev, 10000);
+	GET_EVENT(fd, s.ev, 10000);
 	t_rev = t_now_ns();
-	CHECK_REVOKED(ev, l);
-	BREAKER_DONE(&b, 5000, rep);
-	waited = (rep.end_ns - rep.start_ns) / 1000000;
+	CHECK_REVOKED(s.ev, s.l);
+	BREAKER_DONE(&s.b, 5000, s.rep);
+	waited = (s.rep.end_ns - s.rep.start_ns) / 1000000;
 	t_info("revoked %lld ms after the punch started; the puncher waited %lld ms",
-	       (long long)(t_rev - rep.start_ns) / 1000000, (long long)waited);
-	CHECK_GE(t_rev - rep.start_ns, (TIMEOUT_MS - 50) * 1000000ll);
-	CHECK_LT(t_rev - rep.start_ns, 10000 * 1000000ll);
+	       (long long)(t_rev - s.rep.start_ns) / 1000000, (long long)waited);
+	CHECK_GE(t_rev - s.rep.start_ns, (TIMEOUT_MS - 50) * 1000000ll);
+	CHECK_LT(t_rev - s.rep.start_ns, 10000 * 1000000ll);
 	CHECK_GE(waited, TIMEOUT_MS - 50);
-	CHECK_LT(rep.end_ns - t_rev, 1000000000);
-	CHECK_LT(t_rev - rep.end_ns, 1000000000);
+	CHECK_LT(s.rep.end_ns - t_rev, 1000000000);
+	CHECK_LT(t_rev - s.rep.end_ns, 1000000000);
 
-	CHECK_OK(t_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, s.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_REVOKED);
 	CHECK_EQ(q.pinned_pages, 0);
 	CHECK_EQ(st->broken, 0);
-	CHECK_ERR(t_ack(fd, l.id, l.generation), ETIMEDOUT);
+	CHECK_ERR(t_ack(fd, s.l.id, s.l.generation), ETIMEDOUT);
 	CHECK_NO_EVENT(fd, 200);
 
 	/* Round 2: restore, break again, read nothing until it is revoked. */
-	CHECK_OK(t_restore(fd, &l));
-	CHECK_OK(t_query(fd, l.id, &q));
+	CHECK_OK(t_restore(fd, &s.l));
+	CHECK_OK(t_query(fd, s.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(q.pinned_pages, LEASE_LEN / t_pg);
-	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
+	DAX_CHECK_ZERO(&s.f, HOLE_OFF, HOLE_LEN);
 	seq = st->event_seq;
 
-	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
-	breaker_go(&b);
-	BREAKER_DONE(&b, 10000, rep);
-	waited = (rep.end_ns - rep.start_ns) / 1000000;
+	breaker_start(&s.b, s.f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	breaker_go(&s.b);
+	BREAKER_DONE(&s.b, 10000, s.rep);
+	waited = (s.rep.end_ns - s.rep.start_ns) / 1000000;
 	t_info("second puncher waited %lld ms", (long long)waited);
 	CHECK_GE(waited, TIMEOUT_MS - 50);
 	t_msleep(200);
 	CHECK_EQ(st->pending, 1);
 	CHECK(st->event_seq - seq >= 2);	/* queued, then replaced */
-	GET_EVENT(fd, ev, 1000);
-	CHECK_REVOKED(ev, l);
+	GET_EVENT(fd, s.ev, 1000);
+	CHECK_REVOKED(s.ev, s.l);
 	CHECK_NO_EVENT(fd, 200);
 	CHECK_EQ(st->pending, 0);
-	CHECK_EQ(t_state(fd, l.id), MRLEASE_STATE_REVOKED);
+	CHECK_EQ(t_state(fd, s.l.id), MRLEASE_STATE_REVOKED);
 	close(fd);
 	t_pass();
 }

@@ -30,46 +30,33 @@ static void holder(struct dax_file *f, int out)
 
 int main(void)
 {
-	struct dax_file f;
-	struct breaker b;
-	struct breaker_report rep;
-	struct mrlease_register l;
-	struct mrlease_event ev;
+	struct dax_scene s;
 	int p[2], st;
 	int64_t t_kill;
 	pid_t h;
 
-	dax_create(&f, FILE_SIZE);
-	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
-	t_pipe(p);
-	h = t_fork();
-	if (h == 0) {
-		close(p[0]);
-		holder(&f, p[1]);
-	}
-	close(p[1]);
-	if (!t_read_full(p[0], &l, sizeof(l), 10000))
-		t_fail("the holder did not register");
+	dax_scene_open(&s, FILE_SIZE, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	h = dax_scene_holder(&s, p, holder);
 
-	breaker_go(&b);
-	if (!t_read_full(p[0], &ev, sizeof(ev), 15000))
+	breaker_go(&s.b);
+	if (!t_read_full(p[0], &s.ev, sizeof(s.ev), 15000))
 		t_fail("the holder got no event");
-	t_print_event(&ev);
-	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
-	CHECK_EQ(ev.breaker_pid, b.pid);
+	t_print_event(&s.ev);
+	CHECK_EVENT(s.ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, s.l, 0);
+	CHECK_EQ(s.ev.breaker_pid, s.b.pid);
 
 	t_msleep(1000);
-	CHECK_BREAKER_WAITING(&b);
+	CHECK_BREAKER_WAITING(&s.b);
 
 	t_kill = t_now_ns();
 	CHECK_SYS(kill(h, SIGKILL));
-	BREAKER_DONE(&b, 5000, rep);
+	BREAKER_DONE(&s.b, 5000, s.rep);
 	t_info("the puncher returned %lld ms after the holder was killed",
-	       (long long)(rep.end_ns - t_kill) / 1000000);
-	CHECK_LT(rep.end_ns - t_kill, 2000000000);
+	       (long long)(s.rep.end_ns - t_kill) / 1000000);
+	CHECK_LT(s.rep.end_ns - t_kill, 2000000000);
 	CHECK_EQ(t_wait(h, 5000, &st), 1);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
-	DAX_CHECK_DATA(&f, LEASE_OFF, HOLE_OFF - LEASE_OFF);
+	DAX_CHECK_ZERO(&s.f, HOLE_OFF, HOLE_LEN);
+	DAX_CHECK_DATA(&s.f, LEASE_OFF, HOLE_OFF - LEASE_OFF);
 	t_pass();
 }

@@ -46,38 +46,27 @@ static void holder(struct dax_file *f, int out)
 
 int main(void)
 {
-	struct dax_file f;
-	struct breaker b;
-	struct breaker_report rep;
-	struct mrlease_register l;
-	struct mrlease_event ev;
+	struct dax_scene s;
 	int p[2];
 	pid_t h;
 
 	if (geteuid() != 0)
 		t_skip("needs root to set up an unprivileged user");
-	dax_create(&f, 1 * MiB);
+	dax_scene_open(&s, 1 * MiB, BREAK_PUNCH, 64 * 1024, 64 * 1024);
 	t_open_device_to_all();
 
-	breaker_start(&b, f.fd, BREAK_PUNCH, 64 * 1024, 64 * 1024);
-	t_pipe(p);
-	h = t_fork();
-	if (h == 0)
-		holder(&f, p[1]);
-	close(p[1]);
-	if (!t_read_full(p[0], &l, sizeof(l), 10000))
-		t_fail("the holder did not register");
-	breaker_go(&b);
-	if (!t_read_full(p[0], &ev, sizeof(ev), 10000))
+	h = dax_scene_holder(&s, p, holder);
+	breaker_go(&s.b);
+	if (!t_read_full(p[0], &s.ev, sizeof(s.ev), 10000))
 		t_fail("the holder got no record");
-	t_print_event(&ev);
-	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l,
+	t_print_event(&s.ev);
+	CHECK_EVENT(s.ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, s.l,
 		    MRLEASE_EVENT_F_UNPINNED);
-	CHECK_EQ(ev.breaker_pid, b.pid);
+	CHECK_EQ(s.ev.breaker_pid, s.b.pid);
 	/* The holder acks 1 s after its record: the punch must not wait. */
-	BREAKER_DONE(&b, 5000, rep);
-	t_info("the puncher waited %lld ms", (long long)(rep.end_ns - rep.start_ns) / 1000000);
-	CHECK_LT(rep.end_ns - rep.start_ns, 900000000);
+	BREAKER_DONE(&s.b, 5000, s.rep);
+	t_info("the puncher waited %lld ms", (long long)(s.rep.end_ns - s.rep.start_ns) / 1000000);
+	CHECK_LT(s.rep.end_ns - s.rep.start_ns, 900000000);
 	CHECK_CHILD_OK(h, 5000);
 	t_pass();
 }

@@ -13,10 +13,10 @@
  * Then a foreign write goes through at once.
  */
 #define T_FS "xfs"
-#include "45-layout.h"
-
 #define FILE_SIZE	(1 * MiB)
 #define LEASE_LEN	(256 * 1024)
+#include "45-layout.h"
+
 #define HOLDER_UID	4321
 #define OTHER_UID	1234
 

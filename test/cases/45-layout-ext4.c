@@ -13,12 +13,6 @@
 #define T_FS "ext4"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
-#define CHG_OFF		(LEASE_OFF + MiB / 4)
-#define CHG_LEN		(MiB / 4)
-
 int main(void)
 {
 	struct lay_expect x = {

@@ -10,9 +10,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
 #define HOLDER_UID	4321
 
 static struct dax_file f;
@@ -38,16 +35,7 @@ static void one_break(const struct lay_op *op, uint32_t reason)
 
 	t_info("---- a foreign %s", lay_kind_name(op->kind));
 	lay_breaker_start(&b, op, BREAKER_COMM);
-	breaker_go(&b);
-	lay_holder_call(&h, LAY_H_EVENT, 10000, &r);
-	if (!r.got)
-		t_fail("the holder got no record: %s", t_errname(-r.ret));
-	t_print_event(&r.ev);
-	CHECK_EVENT(r.ev, MRLEASE_EVENT_DECOHERENCE, reason, h.l, 0);
-	CHECK_EQ(r.ev.breaker_pid, b.pid);
-	CHECK(strcmp(r.ev.breaker_comm, BREAKER_COMM) == 0);
-	t_msleep(1100);
-	CHECK_BREAKER_WAITING(&b);
+	LAY_HOLDER_BREAK(&h, &b, reason, &r);
 	lay_holder_call(&h, LAY_H_QUERY, 0, &r);
 	check_q(&r, MRLEASE_STATE_BROKEN, LEASE_LEN / t_pg, waiting);
 

@@ -11,11 +11,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
-#define CHG_OFF		(LEASE_OFF + MiB / 4)
-#define CHG_LEN		(MiB / 4)
 #define OTHER_XOR	0x33
 
 static void one_case(enum lay_kind kind)
@@ -50,16 +45,7 @@ static void one_case(enum lay_kind kind)
 	CHECK_EQ(r.q.layout, MRLEASE_LAYOUT_HELD);
 	CHECK_EQ(lay_proc_leases(f.fd), 1);
 
-	breaker_go(&b);
-	lay_holder_call(&h, LAY_H_EVENT, 10000, &r);
-	if (!r.got)
-		t_fail("the holder got no record: %s", t_errname(-r.ret));
-	t_print_event(&r.ev);
-	CHECK_EVENT(r.ev, MRLEASE_EVENT_DECOHERENCE, reason, h.l, 0);
-	CHECK_EQ(r.ev.breaker_pid, b.pid);
-	CHECK(strcmp(r.ev.breaker_comm, BREAKER_COMM) == 0);
-	t_msleep(1100);
-	CHECK_BREAKER_WAITING(&b);
+	LAY_HOLDER_BREAK(&h, &b, reason, &r);
 	lay_holder_call(&h, LAY_H_QUERY, 0, &r);
 	CHECK_EQ(r.q.state, MRLEASE_STATE_BROKEN);
 	CHECK_EQ(r.q.pinned_pages, LEASE_LEN / t_pg);

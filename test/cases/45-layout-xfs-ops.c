@@ -21,12 +21,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
-#define CHG_OFF		(LEASE_OFF + MiB / 4)
-#define CHG_LEN		(MiB / 4)
-
 static void one_case(enum lay_kind kind, uint32_t flags)
 {
 	struct lay_expect x = {

@@ -20,11 +20,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
-#define CHG_OFF		(LEASE_OFF + MiB / 4)
-#define CHG_LEN		(MiB / 4)
 #define OTHER_XOR	0x5a
 
 static const char *unavailable[LAY_DEDUPE + 1];

@@ -9,10 +9,9 @@
  * memory or shmem has no layout lease (NONE).
  */
 #define T_FS "xfs"
+#define FILE_SIZE	(2 * MiB)
 #include "45-layout.h"
 
-#define FILE_SIZE	(2 * MiB)
-#define LEASE_LEN	(1 * MiB)
 #define WRITER_COMM	"mrl-writer"
 
 int main(void)

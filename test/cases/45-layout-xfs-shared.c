@@ -19,7 +19,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
 #define A_OFF		(1 * MiB)
 #define B_OFF		(A_OFF + MiB / 2)
 #define HALF		(MiB / 2)

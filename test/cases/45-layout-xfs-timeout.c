@@ -13,9 +13,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
 #define TIMEOUT_MS	1000
 
 static void one_case(enum lay_kind kind, uint32_t flags)

@@ -21,9 +21,6 @@
 #define T_FS "xfs"
 #include "45-layout.h"
 
-#define FILE_SIZE	(4 * MiB)
-#define LEASE_OFF	(1 * MiB)
-#define LEASE_LEN	(1 * MiB)
 #define WRITER_COMM	"mrl-writer"
 
 static struct dax_file f;

@@ -28,6 +28,27 @@
 
 #define MiB		(1u << 20)
 
+/*
+ * The geometry most layout tests share: a 4 MiB file, a 1 MiB lease at
+ * 1 MiB, and a change of the lease's second quarter.  A test that needs
+ * another defines its own before it includes this file.
+ */
+#ifndef FILE_SIZE
+#define FILE_SIZE	(4 * MiB)
+#endif
+#ifndef LEASE_OFF
+#define LEASE_OFF	(1 * MiB)
+#endif
+#ifndef LEASE_LEN
+#define LEASE_LEN	(1 * MiB)
+#endif
+#ifndef CHG_OFF
+#define CHG_OFF		(LEASE_OFF + MiB / 4)
+#endif
+#ifndef CHG_LEN
+#define CHG_LEN		(MiB / 4)
+#endif
+
 /* The one byte of block @off of a file made by lay_other_create(.., @xor). */
 static inline uint8_t lay_pattern(size_t off, uint8_t xor)
 {
@@ -439,6 +460,23 @@ struct lay_holder {
 };
 
 #define LAY_HOLDER_COMM	"mrl-holder"
+
+/*
+ * Start breaker @b (comm BREAKER_COMM); holder @h reads the DECOHERENCE
+ * record (@reason, by @b) into @r; @b still waits 1.1 s later.
+ */
+#define LAY_HOLDER_BREAK(h, b, reason, r) do {					\
+	breaker_go(b);								\
+	lay_holder_call(h, LAY_H_EVENT, 10000, r);				\
+	if (!(r)->got)								\
+		t_fail("the holder got no record: %s", t_errname(-(r)->ret));	\
+	t_print_event(&(r)->ev);						\
+	CHECK_EVENT((r)->ev, MRLEASE_EVENT_DECOHERENCE, reason, (h)->l, 0);	\
+	CHECK_EQ((r)->ev.breaker_pid, (b)->pid);				\
+	CHECK(strcmp((r)->ev.breaker_comm, BREAKER_COMM) == 0);		\
+	t_msleep(1100);								\
+	CHECK_BREAKER_WAITING(b);						\
+} while (0)
 
 static inline void __attribute__((noreturn))
 lay_holder_main(const struct lay_holder_cfg *cfg, int cmd, int rep)

@@ -41,43 +41,39 @@ static void foreign_sync(int fd)
 
 int main(void)
 {
-	struct dax_file f;
-	struct breaker b;
-	struct breaker_report rep;
-	struct mrlease_register l;
-	struct mrlease_event ev;
+	struct dax_scene s;
 	struct mrlease_query q;
 	struct utsname u;
+	int64_t acked_ns;
 	bool old = uname(&u) == 0 && strverscmp(u.release, "5.18") < 0;
 	int fd;
 
-	dax_create(&f, FILE_SIZE);
-	breaker_start(&b, f.fd, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
+	dax_scene_open(&s, FILE_SIZE, BREAK_PUNCH, HOLE_OFF, HOLE_LEN);
 	fd = t_ctx();
-	CHECK_OK(t_register(fd, f.map + LEASE_OFF, LEASE_LEN, 0xb5, MRLEASE_REG_PIN, 30000, &l));
+	CHECK_OK(t_register(fd, s.f.map + LEASE_OFF, LEASE_LEN, 0xb5, MRLEASE_REG_PIN, 30000, &s.l));
 
 	for (int round = 0; round < 3; round++) {
 		/* Dirty every page of the lease (and one outside it) through the mapping. */
 		for (size_t off = LEASE_OFF - t_pg; off < LEASE_OFF + LEASE_LEN; off += t_pg)
-			f.map[off] = (char)dax_pattern(off);
+			s.f.map[off] = (char)dax_pattern(off);
 		if (round == 0)
-			CHECK_SYS(msync(f.map, FILE_SIZE, MS_SYNC));
+			CHECK_SYS(msync(s.f.map, FILE_SIZE, MS_SYNC));
 		else if (round == 1)
-			CHECK_SYS(fsync(f.fd));
+			CHECK_SYS(fsync(s.f.fd));
 		else
-			foreign_sync(f.fd);
+			foreign_sync(s.f.fd);
 	}
-	if (old && t_event(fd, &ev, 300) == 1) {
-		t_print_event(&ev);
+	if (old && t_event(fd, &s.ev, 300) == 1) {
+		t_print_event(&s.ev);
 		t_info("%s: write-back broke the pinned lease (known limitation before 5.18)", u.release);
-		CHECK_OK(t_ack(fd, l.id, ev.generation));
-		while (t_event(fd, &ev, 0) == 1)
+		CHECK_OK(t_ack(fd, s.l.id, s.ev.generation));
+		while (t_event(fd, &s.ev, 0) == 1)
 			;
-		CHECK_OK(t_restore(fd, &l));
+		CHECK_OK(t_restore(fd, &s.l));
 	} else {
 		CHECK_NO_EVENT(fd, 300);
 	}
-	CHECK_OK(t_query(fd, l.id, &q));
+	CHECK_OK(t_query(fd, s.l.id, &q));
 	CHECK_EQ(q.state, MRLEASE_STATE_ARMED);
 	if (!old)
 		CHECK_EQ(q.breaks, 0);
@@ -86,27 +82,21 @@ int main(void)
 
 	/* Dirty again: the punch writes the range back before it unmaps it. */
 	for (size_t off = LEASE_OFF; off < LEASE_OFF + LEASE_LEN; off += t_pg)
-		f.map[off] = (char)dax_pattern(off);
-	breaker_go(&b);
-	GET_EVENT(fd, ev, 10000);
-	CHECK_EVENT(ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR, l, 0);
+		s.f.map[off] = (char)dax_pattern(off);
+	DAX_SCENE_BREAK(&s, fd, 0);
 	if (old) {	/* write-back may break it first, on part of the hole */
-		CHECK_GE(ev.start, (uintptr_t)f.map + LEASE_OFF);
-		CHECK_LE(ev.start + ev.length, (uintptr_t)f.map + LEASE_OFF + LEASE_LEN);
+		CHECK_GE(s.ev.start, (uintptr_t)s.f.map + LEASE_OFF);
+		CHECK_LE(s.ev.start + s.ev.length, (uintptr_t)s.f.map + LEASE_OFF + LEASE_LEN);
 	} else {
-		CHECK_LE(ev.start, (uintptr_t)f.map + HOLE_OFF);
-		CHECK_GE(ev.start + ev.length, (uintptr_t)f.map + HOLE_OFF + HOLE_LEN);
+		CHECK_LE(s.ev.start, (uintptr_t)s.f.map + HOLE_OFF);
+		CHECK_GE(s.ev.start + s.ev.length, (uintptr_t)s.f.map + HOLE_OFF + HOLE_LEN);
 	}
-	CHECK_EQ(ev.breaker_pid, b.pid);
-	t_msleep(300);
-	CHECK_BREAKER_WAITING(&b);
-	CHECK_OK(t_ack(fd, l.id, ev.generation));
-	BREAKER_DONE(&b, 5000, rep);
+	DAX_SCENE_ACK(&s, fd, 300, &acked_ns);
 
-	DAX_CHECK_DATA(&f, 0, HOLE_OFF);
-	DAX_CHECK_ZERO(&f, HOLE_OFF, HOLE_LEN);
-	DAX_CHECK_DATA(&f, HOLE_OFF + HOLE_LEN, FILE_SIZE - HOLE_OFF - HOLE_LEN);
-	CHECK_OK(t_unregister(fd, l.id));
+	DAX_CHECK_DATA(&s.f, 0, HOLE_OFF);
+	DAX_CHECK_ZERO(&s.f, HOLE_OFF, HOLE_LEN);
+	DAX_CHECK_DATA(&s.f, HOLE_OFF + HOLE_LEN, FILE_SIZE - HOLE_OFF - HOLE_LEN);
+	CHECK_OK(t_unregister(fd, s.l.id));
 	close(fd);
 	t_pass();
 }

@@ -230,4 +230,70 @@ static inline int breaker_returned(struct breaker *b, int timeout_ms, struct bre
 	CHECK_CHILD_OK((b)->pid, 5000);						\
 } while (0)
 
+/*
+ * What most fsdax tests open with: a DAX file, a breaker ready to change it,
+ * the lease the change breaks, its record and the breaker's report.
+ */
+struct dax_scene {
+	struct dax_file f;
+	struct breaker b;
+	struct breaker_report rep;
+	struct mrlease_register l;
+	struct mrlease_event ev;
+};
+
+/* A @size DAX file and a breaker that will do @op at @off, @len (breaker_start()). */
+static inline void dax_scene_open(struct dax_scene *s, size_t size, enum breaker_op op, size_t off,
+				  size_t len)
+{
+	dax_create(&s->f, size);
+	breaker_start(&s->b, s->f.fd, op, off, len);
+}
+
+/*
+ * Fork @holder(&s->f, out), which registers a lease on the file, writes its
+ * struct mrlease_register to out and later the record it reads; read the first.
+ */
+static inline pid_t dax_scene_holder(struct dax_scene *s, int p[2],
+				     void (*holder)(struct dax_file *f, int out))
+{
+	pid_t h;
+
+	t_pipe(p);
+	h = t_fork();
+	if (h == 0) {
+		close(p[0]);
+		holder(&s->f, p[1]);
+	}
+	close(p[1]);
+	if (!t_read_full(p[0], &s->l, sizeof(s->l), 10000))
+		t_fail("the holder did not register");
+	return h;
+}
+
+/* Start the breaker; the lease's DECOHERENCE record (CLEAR, by the breaker, @flags) is on @fd. */
+#define DAX_SCENE_BREAK(s, fd, flags) do {					\
+	breaker_go(&(s)->b);							\
+	GET_EVENT(fd, (s)->ev, 10000);						\
+	CHECK_EVENT((s)->ev, MRLEASE_EVENT_DECOHERENCE, MRLEASE_REASON_CLEAR,	\
+		    (s)->l, flags);						\
+	CHECK_EQ((s)->ev.breaker_pid, (s)->b.pid);				\
+	CHECK(strcmp((s)->ev.breaker_comm, BREAKER_COMM) == 0);		\
+} while (0)
+
+/*
+ * The breaker still waits @ms later; the ack (at *@acked_ns) lets its call
+ * return within a second.
+ */
+#define DAX_SCENE_ACK(s, fd, ms, acked_ns) do {					\
+	t_msleep(ms);								\
+	CHECK_BREAKER_WAITING(&(s)->b);						\
+	*(acked_ns) = t_now_ns();						\
+	CHECK_OK(t_ack(fd, (s)->l.id, (s)->ev.generation));			\
+	BREAKER_DONE(&(s)->b, 5000, (s)->rep);					\
+	t_info("the breaker still waited after %d ms; it returned %lld ms after the ack", \
+	       (int)(ms), (long long)((s)->rep.end_ns - *(acked_ns)) / 1000000); \
+	CHECK_LT((s)->rep.end_ns - *(acked_ns), 1000000000);			\
+} while (0)
+
 #endif /* MRLEASE_TEST_FSDAX_H */
