@@ -47,8 +47,6 @@
 #include "compat.h"
 #include "mrlease.h"
 
-static void mrl_lease_snapshot_locked(struct mrl_lease *lease,
-				      struct mrl_lease_snapshot *snap);
 static void mrl_lease_record_work(struct work_struct *work);
 
 /* A lease's statistics count up to U32_MAX and stay there. */
@@ -58,7 +56,7 @@ static void mrl_count(u32 *count)
 		(*count)++;
 }
 
-static struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id)
+struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id)
 {
 	lockdep_assert_held(&ctx->mutex);
 	return mrl_registry_find_own(ctx, id);
@@ -1192,91 +1190,6 @@ unlock:
 	return ret;
 }
 
-/* How often @lease broke: one break not recorded yet counts.  ctx->lock. */
-static u32 mrl_lease_breaks(const struct mrl_lease *lease)
-{
-	return lease->brk ? lease->brk->breaks : !!lease->unrecorded_reason;
-}
-
-/* MRLEASE_HOLD_* of @lease.  Under ctx->lock. */
-static u32 mrl_lease_hold(const struct mrl_lease *lease)
-{
-	if (!(lease->flags & MRLEASE_REG_PIN))
-		return MRLEASE_HOLD_NONE;
-	return lease->may_hold ? MRLEASE_HOLD_WAIT : MRLEASE_HOLD_NOT_OWNER;
-}
-
-static bool mrl_lease_verify_over(struct mrl_lease *lease)
-{
-	bool over;
-
-	spin_lock(&lease->ctx->lock);
-	over = !lease->verify || !lease->verify->pending;
-	spin_unlock(&lease->ctx->lock);
-	return over;
-}
-
-/*
- * How long a query waits for a check of the page tables to decide between
- * ARMED and BROKEN (mrl_lease_verify_first()); the check itself may try for
- * the mm's lock for ~100 ms.  Clears a user keeps making can only make the
- * user's own query give the state as it is after this.
- */
-#define MRL_QUERY_VERIFY_WAIT	(HZ / 2)
-
-int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
-{
-	struct mrl_lease *lease;
-	u64 id = q->id;
-
-	if (q->flags || q->reserved)
-		return -EINVAL;
-	mutex_lock(&ctx->mutex);
-	lease = mrl_lease_lookup(ctx, id);
-	if (!lease) {
-		mutex_unlock(&ctx->mutex);
-		return -ENOENT;
-	}
-	/*
-	 * While a check runs the lease is neither surely ARMED nor BROKEN:
-	 * the holder's madvise() that returned before this query must show.
-	 * The lease cannot go while we hold ctx->mutex; the check never
-	 * takes it.
-	 */
-	if (wait_event_killable_timeout(ctx->wait, mrl_lease_verify_over(lease),
-					MRL_QUERY_VERIFY_WAIT) < 0) {
-		mutex_unlock(&ctx->mutex);
-		return -EINTR;
-	}
-	/* Every other field is out: nothing of the caller's stays. */
-	memset(q, 0, sizeof(*q));
-	q->id = id;
-	q->addr = lease->it.start;
-	q->len = mrl_lease_end(lease) - lease->it.start;
-	q->cookie = lease->cookie;
-	q->lease_flags = lease->flags;
-	spin_lock(&ctx->lock);
-	q->backing = lease->backing;
-	if (lease->file) {
-		q->dev = lease->file->dev;
-		q->ino = lease->file->ino;
-		q->offset = lease->file->offset;
-	}
-	q->timeout_ms = mrl_lease_timeout_ms(lease);
-	q->state = lease->state;
-	q->generation = lease->generation;
-	q->pinned_pages = lease->pins ? lease->pins->nr : 0;
-	q->breaks = mrl_lease_breaks(lease);
-	if (mrl_lease_layout(lease)) {
-		q->layout = mrl_lease_layout(lease)->state;
-		q->layout_error = mrl_lease_layout(lease)->error;
-	}
-	q->hold = mrl_lease_hold(lease);
-	spin_unlock(&ctx->lock);
-	mutex_unlock(&ctx->mutex);
-	return 0;
-}
-
 /*
  * At close: every lease of the context is in its interval tree, armed or
  * not (no register runs any more).  The tree changes only under ctx->mutex
@@ -1300,75 +1213,6 @@ void mrl_lease_destroy_all(struct mrl_ctx *ctx)
 	cancel_delayed_work_sync(&ctx->record_work);
 }
 
-/* May the caller of a netlink request see @lease? */
-bool mrl_lease_visible(struct mrl_lease *lease, bool admin)
-{
-	return admin || uid_eq(lease->ctx->uid, current_uid());
-}
-
-/* As mrl_lease_snapshot(), with ctx->lock held. */
-static void mrl_lease_snapshot_locked(struct mrl_lease *lease,
-				      struct mrl_lease_snapshot *snap)
-{
-	struct mrl_ctx *ctx = lease->ctx;
-
-	lockdep_assert_held(&ctx->lock);
-	memset(snap, 0, sizeof(*snap));
-	snap->id = lease->id;
-	snap->addr = lease->it.start;
-	snap->len = mrl_lease_end(lease) - lease->it.start;
-	snap->cookie = lease->cookie;
-	snap->flags = lease->flags;
-	snap->owner_pid = pid_nr_ns(ctx->owner, task_active_pid_ns(current));
-	memcpy(snap->owner_comm, ctx->owner_comm, sizeof(snap->owner_comm));
-	snap->uid = ctx->uid;
-	snap->state = lease->state;
-	snap->timeout_ms = mrl_lease_timeout_ms(lease);
-	snap->hold = mrl_lease_hold(lease);
-	snap->generation = lease->generation;
-	snap->pinned_pages = lease->pins ? lease->pins->nr : 0;
-	snap->backing = lease->backing;
-	if (lease->file) {
-		snap->dev = lease->file->dev;
-		snap->ino = lease->file->ino;
-		snap->offset = lease->file->offset;
-		snap->path = lease->file->path;
-		path_get(&snap->path);
-	}
-	snap->breaks = mrl_lease_breaks(lease);
-	if (mrl_lease_layout(lease)) {
-		snap->layout = mrl_lease_layout(lease)->state;
-		snap->layout_error = mrl_lease_layout(lease)->error;
-	}
-	snap->reason = lease->unrecorded_reason;
-	if (lease->brk) {
-		const struct mrl_lease_break *brk = lease->brk;
-
-		snap->acks = brk->acks;
-		snap->restores = brk->restores;
-		snap->revokes = brk->revokes;
-		snap->last_break_ns = brk->last_break_ns;
-		snap->last_ack_ns = brk->last_ack_ns;
-		snap->reason = brk->record.reason;
-		snap->breaker_pid = brk->record.breaker_pid;
-		memcpy(snap->breaker_comm, brk->record.breaker_comm,
-		       sizeof(snap->breaker_comm));
-	}
-}
-
-void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap)
-{
-	spin_lock(&lease->ctx->lock);
-	mrl_lease_snapshot_locked(lease, snap);
-	spin_unlock(&lease->ctx->lock);
-}
-
-void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap)
-{
-	path_put(&snap->path);
-}
-
-/* Leases are many and small: a cache of their own spares kmalloc rounding. */
 /*
  * The work items of leases and their file-layout leases: timeouts, netlink
  * notifications, file lease releases.  A queue of our own, not the system

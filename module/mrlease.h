@@ -313,6 +313,14 @@ bool mrl_anchors_unmapped(struct mrl_ctx *ctx, unsigned long start,
 void mrl_anchors_trim(struct mrl_ctx *ctx);
 void mrl_anchors_put_all(struct mrl_ctx *ctx);
 
+/* query.c */
+int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q);
+void mrl_lease_snapshot_locked(struct mrl_lease *lease,
+			       struct mrl_lease_snapshot *snap);
+void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap);
+void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
+bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
+
 /* lease.c */
 extern struct workqueue_struct *mrl_wq;
 int mrl_lease_init(void);
@@ -321,12 +329,9 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg);
 int mrl_lease_unregister(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref);
 int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref);
 int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res);
-int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q);
+struct mrl_lease *mrl_lease_lookup(struct mrl_ctx *ctx, u64 id);
 void mrl_lease_destroy_all(struct mrl_ctx *ctx);
 void mrl_lease_ctx_init(struct mrl_ctx *ctx);
-void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap);
-void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
-bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
 int mrl_lease_revoke(struct mrl_lease *lease);
 u32 mrl_lease_timeout_ms(const struct mrl_lease *lease);
 struct mrl_pins *mrl_lease_take_pins(struct mrl_lease *lease);
