@@ -12,6 +12,11 @@ RXE=rxe0
 
 fail() { echo "rdma-setup: $*"; exit 1; }
 
+# librdmacm (libfabric's verbs provider) resolves the host's own name: without it in /etc/hosts every
+# fi_getinfo() with hints fails with -ENODATA.
+hostname mrlease-guest
+printf '127.0.0.1 localhost\n10.11.0.1 mrlease-guest\n' >/etc/hosts
+
 $IP link set lo up || fail "ip link set lo up"
 $IP link add veth0 type veth peer name veth1 || fail "ip link add veth0 type veth"
 $IP addr add 10.11.0.1/24 dev veth0 || fail "ip addr add veth0"

@@ -12,7 +12,8 @@
 # /lib/mrlease/mrlease.ko (--module); /tests (a copy of --tests DIR); /extra/NNN-name (each --run, in order);
 # /init and /lib/mrlease/run-suite.sh from test/guest/.
 #
-# --rdma adds soft-RoCE: the rdma_rxe, ib_uverbs and veth modules (and crc32_generic, without which rxe
+# --rdma adds soft-RoCE: the rdma_rxe, ib_uverbs, rdma_ucm (librdmacm's /dev/infiniband/rdma_cm, which
+# libfabric's verbs provider needs) and veth modules (and crc32_generic, without which rxe
 # cannot checksum), iproute2's rdma tool, libibverbs' rxe provider (dlopen'ed, so ldd never sees it) with
 # its /etc/libibverbs.d entry, and /lib/mrlease/rdma-setup.sh, which /init runs to create veth0/veth1 and
 # rxe0 on veth0. It is implied when a test or --run program links libibverbs.
@@ -28,7 +29,7 @@ KMODS=(libnvdimm nfit nd_btt nd_pmem dax_pmem dax_pmem_core\? device_dax\?
 	jbd2 mbcache crc16 crc32c_generic\? ext4 libcrc32c\? xfs fuse\? zram\?)
 BINS=(busybox ndctl daxctl\? mke2fs mkfs.xfs xfs_io fallocate bash jq /sbin/ip\?)
 
-RDMA_KMODS=(crc32_generic\? veth ib_uverbs rdma_rxe)
+RDMA_KMODS=(crc32_generic\? veth ib_uverbs rdma_rxe rdma_ucm\?)
 RDMA_BINS=(rdma)
 RDMA_PROVIDERS=(rxe)
 
