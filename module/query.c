@@ -106,7 +106,7 @@ bool mrl_lease_visible(struct mrl_lease *lease, bool admin)
 
 /* As mrl_lease_snapshot(), with ctx->lock held. */
 void mrl_lease_snapshot_locked(struct mrl_lease *lease,
-				      struct mrl_lease_snapshot *snap)
+			       struct mrl_lease_snapshot *snap)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 
