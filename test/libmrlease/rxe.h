@@ -143,6 +143,33 @@ static inline void rxe_open(struct rxe *r, int depth)
 	rxe_qp_connect(r, r->qr, r->qs->qp_num);
 }
 
+/*
+ * Does the device take RDMA WRITEs into on-demand-paging MRs on RC QPs?
+ * rdma_rxe does since upstream gained rxe_odp.c (Debian's 7.2 kernel);
+ * 6.1 and 6.12's rxe report no ODP at all.  Fills @why with the caps.
+ */
+static inline bool rxe_odp_rc_write(struct rxe *r, char *why, size_t size)
+{
+	struct ibv_device_attr_ex a;
+	int r_;
+
+	memset(&a, 0, sizeof(a));
+	r_ = ibv_query_device_ex(r->ctx, NULL, &a);
+	if (r_)
+		t_fail("ibv_query_device_ex: %s", t_errname(r_));
+	snprintf(why, size, "odp_caps general %#llx, rc %#x",
+		 (unsigned long long)a.odp_caps.general_caps,
+		 a.odp_caps.per_transport_caps.rc_odp_caps);
+	return (a.odp_caps.general_caps & IBV_ODP_SUPPORT) &&
+	       (a.odp_caps.per_transport_caps.rc_odp_caps & IBV_ODP_SUPPORT_WRITE);
+}
+
+/* The largest payload of one packet on the connected path. */
+static inline uint32_t rxe_mtu_bytes(const struct rxe *r)
+{
+	return 128u << r->mtu;
+}
+
 static inline void rxe_close(struct rxe *r)
 {
 	ibv_destroy_qp(r->qs);
