@@ -357,7 +357,9 @@ MRLEASE_EXPORT const char *mrlease_strerror(int err)
 	case EAGAIN:
 		return "no event pending, or the range kept changing; try again";
 	case EOPNOTSUPP:
-		return "feature not supported by this mrlease module";
+		return "not supported: a feature this mrlease module lacks, or pages that cannot be pinned "
+		       "(fsdax files: the kernel refuses long-term pins; register RDMA MRs there with "
+		       "IBV_ACCESS_ON_DEMAND)";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}
