@@ -476,6 +476,36 @@ static int plain_reg_fails(void)
 	return ret;
 }
 
+/*
+ * What an operator sees: mrlease-ctl (bin/ beside the test) shows the
+ * lease with its backing and the file it maps, restored once per change.
+ */
+static void ctl_shows(uint64_t id)
+{
+	char exe[4096], cmd[4300], out[8192];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t len = 0;
+	char *slash;
+	FILE *p;
+
+	CHECK(n > 0);
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	*slash = 0;
+	snprintf(cmd, sizeof(cmd), "%s/bin/mrlease-ctl lease show %llu", exe, (unsigned long long)id);
+	p = popen(cmd, "r");
+	CHECK(p);
+	while (len < sizeof(out) - 1 && (n = (ssize_t)fread(out + len, 1, sizeof(out) - 1 - len, p)) > 0)
+		len += (size_t)n;
+	out[len] = 0;
+	CHECK_EQ(pclose(p), 0);
+	t_info("mrlease-ctl lease show %llu: %s", (unsigned long long)id, out);
+	CHECK(strstr(out, "backing fsdax"));
+	CHECK(strstr(out, " path /"));
+	snprintf(cmd, sizeof(cmd), " restores %zu ", NCHANGE);
+	CHECK(strstr(out, cmd));
+}
+
 int main(void)
 {
 	static const struct mrlease_verbs_ops ops = { .quiesce = quiesce, .rekey = rekey };
@@ -589,6 +619,7 @@ int main(void)
 	CHECK_OK(mrlease_query(lctx, mrlease_verbs_mr_lease(mr), &info));
 	CHECK_EQ(info.state, MRLEASE_STATE_ARMED);
 	CHECK_EQ(info.pinned_pages, NPAGES);
+	ctl_shows(info.id);
 
 	brk_send(OP_QUIT, 0, 0);
 	CHECK_CHILD_OK(brk_pid, 5000);
