@@ -3,7 +3,7 @@
  * libfabric's MR cache with its stock monitor and with mrlease's
  * (libmrlease-fi.so, loaded the way libfabric loads providers), on
  * Debian's own libfabric over rxe: verbs;ofi_rxm, two RDM endpoints of one
- * process on rxe0.  A 1 MiB tagged send goes by rendezvous: the receiver
+ * process on rxe0.  A 960 KiB tagged send goes by rendezvous: the receiver
  * reads it from the sender's buffer with the MR the cache holds for it.
  *
  * For each way of putting new pages under the same address -- raw
@@ -53,7 +53,12 @@ static void plugin_find(void)
 		t_fail("%s: %s", plugin, strerror(errno));
 }
 
-#define LEN		(1u << 20)
+/*
+ * Rendezvous-sized, but short of 1 MiB: 6.1's rxe reads past its page map
+ * (KASAN: slab-out-of-bounds in rxe_mr_copy) when an RDMA READ ends exactly
+ * at the end of an MR of 256 pages, the size of one map.
+ */
+#define LEN		(960u << 10)
 #define NODE		"10.11.0.1"	/* rxe0's veth0 (test/guest/rdma-setup.sh) */
 
 enum change { CH_MUNMAP, CH_MREMAP, CH_DONTNEED, CH_FOREIGN_TRUNCATE, CH_NR };
