@@ -46,6 +46,11 @@
 #define MRLEASE_EXPORT __attribute__((visibility("default")))
 
 #define MON_BUCKETS	4096	/* power of two */
+/*
+ * libfabric 1.17 never unsubscribes: a range stays until it breaks.  Past
+ * this many, new ranges go uncached rather than use up the user's leases.
+ */
+#define MON_MAX_RANGES	16384
 
 /* A range the caches subscribed, and its lease. */
 struct mon_range {
@@ -54,18 +59,18 @@ struct mon_range {
 	uint64_t id;
 	struct mrlease_valid valid;
 	unsigned int refs;		/* subscriptions */
+	bool dying;			/* broken: the reader is telling the caches */
 	struct mon_range *next;		/* in its bucket */
 };
 
 static struct {
 	struct fid_mem_monitor fid;	/* what libfabric imported */
 	struct mrlease_ctx *ctx;
-	const volatile struct mrlease_status *status;
 	pthread_mutex_t lock;		/* the table; never held across notify */
 	struct mon_range *table[MON_BUCKETS];
 	unsigned long ranges;
 	pthread_t reader;
-	bool imported, reading, forked;
+	bool imported, reading, forked, dead;
 	/* For the tests: what happened, read by mrlease_fi_counters(). */
 	unsigned long subscribes, leases, hits, misses, breaks;
 } mon = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -85,19 +90,50 @@ static struct fi_provider mrl_prov;
 
 static struct mon_range **mon_bucket(uintptr_t addr, size_t len)
 {
-	uint64_t h = ((uint64_t)addr >> 12) * 0x9e3779b97f4a7c15ull ^ len;
+	uint64_t h = ((uint64_t)addr ^ (uint64_t)len << 29) * 0x9e3779b97f4a7c15ull;
 
-	return &mon.table[(h >> 20) & (MON_BUCKETS - 1)];
+	return &mon.table[h >> 52 & (MON_BUCKETS - 1)];
 }
 
-static struct mon_range *mon_find(uintptr_t addr, size_t len)
+/*
+ * The range for (@addr, @len) that a subscribe may share or an unsubscribe
+ * may drop: one still armed, else (@any) whichever comes first.
+ */
+static struct mon_range *mon_find(uintptr_t addr, size_t len, bool any)
 {
-	struct mon_range *r;
+	struct mon_range *r, *first = NULL;
 
-	for (r = *mon_bucket(addr, len); r; r = r->next)
-		if (r->addr == addr && r->len == len)
+	for (r = *mon_bucket(addr, len); r; r = r->next) {
+		if (r->addr != addr || r->len != len)
+			continue;
+		if (!r->dying && mrlease_valid(&r->valid))
 			return r;
-	return NULL;
+		if (!first)
+			first = r;
+	}
+	return any ? first : NULL;
+}
+
+/*
+ * A cache entry for (@addr, @len) may be used only while every range with
+ * that key is armed: two caches (domains) may have subscribed it, and one
+ * broken range means its pages changed under both.  A range's word is
+ * cleared by the kernel before it reports the break, and a range stays in
+ * the table (dying) until the caches were told.
+ */
+static bool mon_key_valid(uintptr_t addr, size_t len)
+{
+	const struct mon_range *r;
+	bool found = false;
+
+	for (r = *mon_bucket(addr, len); r; r = r->next) {
+		if (r->addr != addr || r->len != len)
+			continue;
+		if (r->dying || !mrlease_valid(&r->valid))
+			return false;
+		found = true;
+	}
+	return found;
 }
 
 static void mon_unlink(struct mon_range *gone)
@@ -110,31 +146,17 @@ static void mon_unlink(struct mon_range *gone)
 	mon.ranges--;
 }
 
-/* Unlink and return the range of lease @id, or NULL.  Under mon.lock. */
-static struct mon_range *mon_take_lease(uint64_t id)
+/* The range of lease @id, or NULL.  Under mon.lock; events are rare. */
+static struct mon_range *mon_lease_range(uint64_t id)
 {
 	struct mon_range *r;
 	unsigned int b;
 
 	for (b = 0; b < MON_BUCKETS; b++)
 		for (r = mon.table[b]; r; r = r->next)
-			if (r->id == id) {
-				mon_unlink(r);
+			if (r->id == id)
 				return r;
-			}
 	return NULL;
-}
-
-/*
- * A range still valid: its word says ARMED.  Without a word (an older
- * module, or more leases than words) any unread event makes every range
- * doubtful until the reader has handled it.
- */
-static bool mon_range_valid(const struct mon_range *r)
-{
-	if (r->valid.word)
-		return mrlease_valid(&r->valid);
-	return !mrlease_status_pending(mon.status);
 }
 
 /* The cache's callbacks, called with its lock (mm_lock) held. */
@@ -146,16 +168,20 @@ static int mon_subscribe(struct fid_mem_monitor *fid, const void *addr,
 	int ret = 0;
 
 	(void)fid;
-	if (mon.forked)
+	if (mon.forked || mon.dead)
 		return -FI_ENOSYS;	/* the entry stays uncached */
 	pthread_mutex_lock(&mon.lock);
 	mon.subscribes++;
-	r = mon_find((uintptr_t)addr, len);
-	if (r && mon_range_valid(r)) {
+	r = mon_find((uintptr_t)addr, len, false);
+	if (r) {
 		r->refs++;
 		goto unlock;
 	}
-	/* A broken one the reader has not handled yet stays until it has. */
+	/* A broken one stays (dying) until the reader has told the caches. */
+	if (mon.ranges >= MON_MAX_RANGES) {
+		ret = -FI_ENOSPC;
+		goto unlock;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		ret = -FI_ENOMEM;
@@ -166,11 +192,20 @@ static int mon_subscribe(struct fid_mem_monitor *fid, const void *addr,
 	r->refs = 1;
 	ret = mrlease_register_valid(mon.ctx, addr, len, 0, 0, 0, &r->id,
 				     &r->valid);
+	if (!ret && !r->valid.word) {
+		/*
+		 * No word (an older module, or the user's words are used up):
+		 * a hit could not be checked without a race with the reader.
+		 */
+		mrlease_unregister(mon.ctx, r->id);
+		ret = -ENOSPC;
+	}
 	if (ret) {
 		/* -EMFILE, -EUSERS, -ENOMEM, -EFAULT: libfabric does not cache it. */
 		mon_info("lease of %p+%zu: %s; not cached\n", addr, len,
 			 mrlease_strerror(ret));
 		free(r);
+		ret = -FI_ENOSPC;
 		goto unlock;
 	}
 	r->next = *mon_bucket(r->addr, len);
@@ -189,9 +224,12 @@ static void mon_unsubscribe(struct fid_mem_monitor *fid, const void *addr,
 	uint64_t id = 0;
 
 	(void)fid;
+	if (mon.forked)
+		return;		/* the ranges are the parent's */
 	pthread_mutex_lock(&mon.lock);
-	r = mon_find((uintptr_t)addr, len);
-	if (r && --r->refs == 0) {
+	r = mon_find((uintptr_t)addr, len, true);
+	/* A dying range is freed by the reader, once the caches were told. */
+	if (r && --r->refs == 0 && !r->dying) {
 		mon_unlink(r);
 		id = r->id;
 		free(r);
@@ -204,13 +242,14 @@ static void mon_unsubscribe(struct fid_mem_monitor *fid, const void *addr,
 static bool mon_valid(struct fid_mem_monitor *fid, const void *addr,
 		      size_t len)
 {
-	const struct mon_range *r;
 	bool valid;
 
 	(void)fid;
+	/* A child sees its parent's words, not its own mapping's. */
+	if (mon.forked || mon.dead)
+		return false;
 	pthread_mutex_lock(&mon.lock);
-	r = mon_find((uintptr_t)addr, len);
-	valid = r && mon_range_valid(r);
+	valid = mon_key_valid((uintptr_t)addr, len);
 	if (valid)
 		mon.hits++;
 	else
@@ -220,26 +259,34 @@ static bool mon_valid(struct fid_mem_monitor *fid, const void *addr,
 }
 
 /*
- * The reader: each record says which part of a lease changed.  The cache
- * drops every entry overlapping it (notify takes the cache's locks: never
- * call it with ours), and the lease goes.
+ * The reader: each record says which part of a lease changed.  The range
+ * is marked dying (no hit on its key from here on: its word is clear too),
+ * the ack goes first (a breaker on a file with a layout lease waits for it,
+ * and the caches need nothing more), then the caches drop every entry
+ * overlapping the change (notify takes the caches' locks: never with ours
+ * held; libfabric 2.x unsubscribes from inside it), and the range goes.
  */
 static void mon_handle(const struct mrlease_event *ev)
 {
 	struct mon_range *r;
 
+	mrlease_ack_event(mon.ctx, ev);
 	pthread_mutex_lock(&mon.lock);
-	r = mon_take_lease(ev->id);
+	r = mon_lease_range(ev->id);
+	if (r)
+		r->dying = true;
 	mon.breaks++;
 	pthread_mutex_unlock(&mon.lock);
 	if (mon.fid.import_ops && mon.fid.import_ops->notify)
 		mon.fid.import_ops->notify(&mon.fid, (const void *)(uintptr_t)ev->start,
 					   ev->length);
-	mrlease_ack_event(mon.ctx, ev);
-	if (r) {
-		mrlease_unregister(mon.ctx, r->id);
-		free(r);
-	}
+	if (!r)
+		return;
+	pthread_mutex_lock(&mon.lock);
+	mon_unlink(r);
+	pthread_mutex_unlock(&mon.lock);
+	mrlease_unregister(mon.ctx, r->id);
+	free(r);
 }
 
 static void *mon_read(void *arg)
@@ -252,14 +299,18 @@ static void *mon_read(void *arg)
 	for (;;) {
 		while (!(ret = mrlease_get_event(mon.ctx, &ev)))
 			mon_handle(&ev);
-		if (ret != -EAGAIN) {
-			mon_warn("reading lease events: %s; the MR caches go on without them\n",
-				 mrlease_strerror(ret));
-			return NULL;
+		if (ret != -EAGAIN)
+			break;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
 		}
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			return NULL;
 	}
+	/* Without a reader nothing may hit: every lookup misses from now on. */
+	mon.dead = true;
+	mon_warn("reading lease events: %s; the MR caches run uncached\n",
+		 mrlease_strerror(ret));
+	return NULL;
 }
 
 static int mon_start(struct fid_mem_monitor *fid)
@@ -311,15 +362,21 @@ static void mon_import(void)
 	struct fid *cache;
 	int ret;
 
+	const char *choice = getenv("FI_MR_CACHE_MONITOR");
+
 	if (mon.imported)
 		return;
+	/* The user's choice of monitor stands (FI_MR_CACHE_MONITOR=mrlease picks ours). */
+	if (choice && *choice && strcmp(choice, "mrlease")) {
+		mon_info("mrlease: FI_MR_CACHE_MONITOR=%s: libfabric keeps that one\n", choice);
+		return;
+	}
 	ret = mrlease_open(&mon.ctx, 0);
 	if (ret) {
 		mon_info("mrlease: %s; libfabric keeps its own monitor\n",
 			 mrlease_strerror(ret));
 		return;
 	}
-	mon.status = mrlease_get_status(mon.ctx);
 	mon.fid.fid.fclass = FI_CLASS_MEM_MONITOR;
 	mon.fid.export_ops = &mon_ops;
 	ret = fi_open(FI_VERSION(1, 13), "mr_cache", NULL, 0, 0, &cache, NULL);
