@@ -168,8 +168,9 @@ static void *src_read(void *arg)
 	(void)arg;
 	for (;;) {
 		while (!(ret = mrlease_get_event(src.ctx, &ev))) {
-			ucm_vm_munmap((void *)(uintptr_t)ev.start, ev.length);
+			/* Ack first: a writer of a file we hold a layout lease on waits for it. */
 			mrlease_ack_event(src.ctx, &ev);
+			ucm_vm_munmap((void *)(uintptr_t)ev.start, ev.length);
 			__atomic_fetch_add(&src.breaks, 1, __ATOMIC_RELAXED);
 		}
 		if (ret != -EAGAIN) {
