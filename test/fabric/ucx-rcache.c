@@ -19,21 +19,17 @@
  * mmap must stay stale: the failure mrlease fixes, and the proof that this
  * test can see it.
  */
-#include "harness.h"
+#define LEN		(1u << 20)
 
-#include <sys/syscall.h>
+#include "remap.h"
+
 
 #include <ucs/type/status.h>
 #include <uct/api/uct.h>
 
-#define LEN		(1u << 20)
 #define MD_NAME		"rxe0"
 #define WINDOW_MS	1000
 
-enum change { CH_MUNMAP, CH_MREMAP, CH_DONTNEED, CH_FOREIGN_TRUNCATE, CH_NR };
-static const char *const change_name[CH_NR] = {
-	"raw munmap + mmap", "raw mremap", "raw MADV_DONTNEED", "foreign truncate",
-};
 
 static uct_md_h md;
 static size_t rkey_size;
@@ -84,65 +80,17 @@ static uct_mem_h reg(char *buf, uint8_t rkey[256])
 	return memh;
 }
 
-static char *map_at(void *at, int fd)
-{
-	long flags = (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS) | (at ? MAP_FIXED : 0);
-	long p = syscall(SYS_mmap, at, LEN, PROT_READ | PROT_WRITE, flags, fd, 0);
-
-	if (p == -1)
-		t_fail("mmap: %s", strerror(errno));
-	return (char *)p;
-}
-
-/* New pages under @buf, without a libc call that UCM's hooks see. */
-static void change(enum change ch, char *buf, int fd)
-{
-	char *other;
-	pid_t pid;
-
-	switch (ch) {
-	case CH_MUNMAP:
-		CHECK_SYS(syscall(SYS_munmap, buf, LEN));
-		map_at(buf, -1);
-		break;
-	case CH_MREMAP:
-		other = map_at(NULL, -1);
-		memset(other, 0xb2, LEN);
-		if (syscall(SYS_mremap, other, LEN, LEN, MREMAP_MAYMOVE | MREMAP_FIXED, buf) == -1)
-			t_fail("mremap: %s", strerror(errno));
-		return;
-	case CH_DONTNEED:
-		CHECK_SYS(syscall(SYS_madvise, buf, LEN, MADV_DONTNEED));
-		break;
-	case CH_FOREIGN_TRUNCATE:
-		pid = t_fork();
-		if (pid == 0)
-			_exit(ftruncate(fd, 0) || ftruncate(fd, LEN) ? 1 : 0);
-		CHECK_CHILD_OK(pid, 10000);
-		break;
-	default:
-		t_fail("change %d", ch);
-	}
-	memset(buf, 0xb2, LEN);
-}
-
 /* One half: "RESULT <change> <ms until a new registration, or -1>" per change. */
 static void run(void)
 {
 	md_open();
 	for (int ch = 0; ch < CH_NR; ch++) {
-		int fd = -1;
+		int fd;
+		char *buf = change_buffer(ch, &fd);
 		int64_t t0, ms = -1;
 		uint8_t k1[256], k2[256], k3[256];
 		uct_mem_h m1, m2, m3;
-		char *buf;
 
-		if (ch == CH_FOREIGN_TRUNCATE) {
-			fd = memfd_create("ucx-rcache", 0);
-			CHECK_SYS(fd);
-			CHECK_SYS(ftruncate(fd, LEN));
-		}
-		buf = map_at(NULL, fd);
 		memset(buf, 0xa1, LEN);
 		m1 = reg(buf, k1);
 		m2 = reg(buf, k2);
@@ -151,7 +99,7 @@ static void run(void)
 			       change_name[ch]);
 		uct_md_mem_dereg(md, m2);
 		uct_md_mem_dereg(md, m1);
-		change(ch, buf, fd);
+		change(ch, buf, fd, 0xb2);
 		t0 = t_now_ns();
 		do {
 			m3 = reg(buf, k3);
@@ -171,48 +119,10 @@ static void run(void)
 	uct_md_close(md);
 }
 
-static void half(bool with_mrlease, int64_t res[CH_NR])
-{
-	char line[256];
-	int p[2], st;
-	pid_t pid;
-	FILE *f;
-
-	t_pipe(p);
-	pid = t_fork();
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		if (with_mrlease)
-			setenv("LD_PRELOAD", preload, 1);
-		execl("/proc/self/exe", "ucx-rcache", "half", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	for (int i = 0; i < CH_NR; i++)
-		res[i] = -2;
-	f = fdopen(p[0], "r");
-	while (fgets(line, sizeof(line), f)) {
-		int ch;
-		long long ms;
-
-		if (sscanf(line, "RESULT %d %lld", &ch, &ms) == 2 && ch >= 0 && ch < CH_NR)
-			res[ch] = ms;
-		else
-			fputs(line, stdout);
-	}
-	fclose(f);
-	if (!t_wait(pid, 120000, &st))
-		t_fail("the %s half did not finish", with_mrlease ? "mrlease" : "stock");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == T_SKIP)
-		t_skip("the %s half skipped", with_mrlease ? "mrlease" : "stock");
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		t_fail("the %s half failed (status %#x)", with_mrlease ? "mrlease" : "stock", st);
-}
-
 int main(int argc, char **argv __attribute__((unused)))
 {
-	int64_t stock[CH_NR], lease[CH_NR];
+	long long stock[CH_NR], lease[CH_NR];
+	const char *const env_lease[] = { preload, NULL };
 	char exe[4096];
 	ssize_t n;
 
@@ -228,14 +138,12 @@ int main(int argc, char **argv __attribute__((unused)))
 	CHECK(n > 0);
 	exe[n] = 0;
 	*strrchr(exe, '/') = 0;
-	snprintf(preload, sizeof(preload), "%s/lib/libmrlease-ucm.so", exe);
-	if (access(preload, R_OK))
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/lib/libmrlease-ucm.so", exe);
+	if (access(preload + strlen("LD_PRELOAD="), R_OK))
 		t_fail("%s: %s", preload, strerror(errno));
-	half(false, stock);
-	half(true, lease);
+	run_half("stock", NULL, stock);
+	run_half("mrlease", env_lease, lease);
 	for (int ch = 0; ch < CH_NR; ch++) {
-		if (stock[ch] < -1 || lease[ch] < -1)
-			t_fail("%s: a half gave no result", change_name[ch]);
 		t_info("%-20s UCX's hooks: %-14s mrlease: %s", change_name[ch],
 		       stock[ch] < 0 ? "stale for 1 s," : "new registration,",
 		       lease[ch] < 0 ? "STALE for 1 s" : "new registration");
