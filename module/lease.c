@@ -46,6 +46,7 @@
 
 #include "compat.h"
 #include "mrlease.h"
+#include "trace.h"
 
 static void mrl_lease_record_work(struct work_struct *work);
 
@@ -283,6 +284,7 @@ static struct mrl_pins *mrl_lease_revoke_locked(struct mrl_lease *lease,
 	pins = mrl_lease_leave_broken(lease, MRLEASE_STATE_REVOKED);
 	mrl_count(&lease->brk->revokes);
 	atomic64_inc(&mrl_stats.revokes);
+	trace_mrlease_revoke(lease->id, reason);
 	rec->type = MRLEASE_EVENT_REVOKED;
 	rec->reason = reason;
 	rec->flags |= MRLEASE_EVENT_F_UNPINNED;
@@ -509,6 +511,7 @@ void mrl_lease_break(struct mrl_lease *lease, u32 reason,
 	lease->state = MRLEASE_STATE_BROKEN;
 	/* Before anyone can learn of the break: the record, the breaker. */
 	mrl_word_clear(lease);
+	trace_mrlease_break(lease->id, reason, breaker->pid, breaker->comm, self);
 	mrl_race_window("break: BROKEN, work not queued", true);
 	atomic64_inc(&mrl_stats.breaks);
 	WRITE_ONCE(ctx->status->broken, ctx->status->broken + 1);
@@ -927,6 +930,7 @@ static void mrl_lease_destroy(struct mrl_ctx *ctx, struct mrl_lease *lease,
 
 	if (published) {
 		atomic64_inc(&mrl_stats.unregisters);
+		trace_mrlease_unregister(lease->id);
 		mrl_netlink_notify(lease, MRLEASE_NTF_UNREGISTER);
 	}
 	ctx->nr_leases--;
@@ -1025,6 +1029,9 @@ int mrl_lease_register(struct mrl_ctx *ctx, struct mrlease_register *reg)
 		goto unlock;
 	}
 	atomic64_inc(&mrl_stats.registers);
+	trace_mrlease_register(lease->id, lease->it.start,
+			       mrl_lease_end(lease) - lease->it.start,
+			       lease->flags, lease->backing);
 	reg->id = lease->id;
 	reg->generation = lease->generation;
 	/* Only an arm, under ctx->mutex, sets the token. */
@@ -1110,6 +1117,7 @@ int mrl_lease_ack(struct mrl_ctx *ctx, const struct mrlease_lease_ref *ref)
 		part->last_ack_ns = ktime_get_real_ns() - part->last_break_ns;
 		atomic64_inc(&mrl_stats.acks);
 		mrl_stats_ack_latency(part->last_ack_ns);
+		trace_mrlease_ack(lease->id, part->last_ack_ns);
 	}
 	spin_unlock(&ctx->lock);
 	if (!ret) {
@@ -1183,6 +1191,7 @@ int mrl_lease_restore(struct mrl_ctx *ctx, struct mrlease_restore *res)
 	/* Only an arm, under ctx->mutex, sets the token. */
 	res->token = lease->word == MRLEASE_NO_WORD ? 0 : lease->token;
 	atomic64_inc(&mrl_stats.restores);
+	trace_mrlease_restore(lease->id, lease->generation);
 	res->generation = lease->generation;
 	mrl_netlink_notify(lease, MRLEASE_NTF_RESTORE);
 unlock:
