@@ -14,6 +14,7 @@
 
 #include "harness.h"
 
+#include <grp.h>
 #include <sys/stat.h>
 
 #ifndef T_FS
@@ -229,6 +230,26 @@ static inline int breaker_returned(struct breaker *b, int timeout_ms, struct bre
 		t_fail("the breaker's system call failed: %s", t_errname((rep).err)); \
 	CHECK_CHILD_OK((b)->pid, 5000);						\
 } while (0)
+
+/* A punch of [off, off + len) of @f, by a breaker that becomes @uid first (if root). */
+struct dax_punch {
+	const struct dax_file *f;
+	uid_t uid;
+	size_t off, len;
+};
+
+/* breaker_fork()'s function for a struct dax_punch; it drops its copy of the mapping first. */
+static inline int dax_punch_do(const void *arg)
+{
+	const struct dax_punch *p = arg;
+
+	munmap(p->f->map, p->f->size);
+	if (geteuid() == 0 && (setgroups(0, NULL) || setresgid(p->uid, p->uid, p->uid) ||
+			       setresuid(p->uid, p->uid, p->uid)))
+		return errno;
+	return fallocate(p->f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)p->off,
+			 (off_t)p->len) ? errno : 0;
+}
 
 /*
  * What most fsdax tests open with: a DAX file, a breaker ready to change it,

@@ -36,17 +36,6 @@
 
 static struct dax_file f;
 
-static int punch_as_other_user(const void *arg)
-{
-	(void)arg;
-	munmap(f.map, f.size);
-	if (geteuid() == 0 && (setgroups(0, NULL) || setresgid(OTHER_UID, OTHER_UID, OTHER_UID) ||
-			       setresuid(OTHER_UID, OTHER_UID, OTHER_UID)))
-		return errno;
-	return fallocate(f.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			 (off_t)(HOLE * t_pg), (off_t)(NHOLE * t_pg)) ? errno : 0;
-}
-
 /* Page @pg starts with MSG bytes of @c, and the rest of it is @rest (-1: the file's pattern). */
 static void check_file_page(size_t pg, uint8_t c, int rest, const char *what)
 {
@@ -90,7 +79,8 @@ int main(void)
 	int64_t took;
 
 	dax_create(&f, NPAGES * t_pg);
-	breaker_fork(&b, BREAKER_COMM, punch_as_other_user, NULL);
+	breaker_fork(&b, BREAKER_COMM, dax_punch_do,
+		     &(struct dax_punch){ &f, OTHER_UID, HOLE * t_pg, NHOLE * t_pg });
 	rxe_open(&r, 8);
 	if (!rxe_odp_rc_write(&r, why, sizeof(why)))
 		t_skip(RXE_NAME " has no ODP for RC WRITEs (%s): no MR over fsdax without pins", why);
