@@ -8,24 +8,25 @@
  *   miss  a buffer mapped, registered, closed and unmapped each time (the
  *         cache registers anew; mrlease leases it, and its reader drops the
  *         lease the munmap broke)
+ * and the message rate of verbs;ofi_rxm between two endpoints on rxe0:
+ *   rndv  960 KiB tagged sends from one buffer (rendezvous: each one looks
+ *         its buffer up in the MR cache and hits)
+ *   eager 4 KiB sends (copied through bounce buffers: no cache lookup)
  * with libfabric's stock monitor and with mrlease's, each in a process of
  * its own (libfabric reads FI_PROVIDER_PATH once), alternating, five
  * rounds; the table gives the medians and their ratio.
  */
-#include "harness.h"
-
-#include <dlfcn.h>
-
-#include <rdma/fabric.h>
-#include <rdma/fi_domain.h>
-#include <rdma/fi_errno.h>
+#include "rxm.h"
 
 #define ROUNDS		5
 #define HITS		20000
 #define MISSES		400
 #define BUF_LEN		(64 * 1024)
-
-static char plugin_dir[4096];
+#define RNDV_LEN	(960 * 1024)	/* short of 1 MiB: see fabric-monitor.c */
+#define RNDV_MSGS	100
+#define EAGER_LEN	4096
+#define EAGER_MSGS	1000
+#define NFIG		4
 
 static struct fid_domain *open_domain(void)
 {
@@ -61,12 +62,27 @@ static void reg_close(struct fid_domain *domain, void *buf)
 	fi_close(&mr->fid);
 }
 
-/* One process: "<hit ns> <miss ns>" on stdout. */
+/* Messages per second of @n sends of @len bytes from one buffer. */
+static int64_t rate(size_t len, int n)
+{
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *rbuf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int64_t t0;
+
+	memset(buf, 3, len);
+	rxm_send(buf, rbuf, len);		/* connects, and registers once */
+	t0 = t_now_ns();
+	for (int i = 0; i < n; i++)
+		rxm_send(buf, rbuf, len);
+	return (int64_t)n * 1000000000ll / (t_now_ns() - t0);
+}
+
+/* One process: "<hit ns> <miss ns> <rndv msg/s> <eager msg/s>" on stdout. */
 static void measure(void)
 {
 	struct fid_domain *domain = open_domain();
 	char *buf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int64_t t0, hit, miss;
+	int64_t t0, hit, miss, rndv, eager;
 
 	memset(buf, 1, BUF_LEN);
 	reg_close(domain, buf);
@@ -84,16 +100,20 @@ static void measure(void)
 		munmap(b, BUF_LEN);
 	}
 	miss = (t_now_ns() - t0) / MISSES;
-	printf("%lld %lld\n", (long long)hit, (long long)miss);
+	fabric_open();
+	rndv = rate(RNDV_LEN, RNDV_MSGS);
+	eager = rate(EAGER_LEN, EAGER_MSGS);
+	printf("%lld %lld %lld %lld\n", (long long)hit, (long long)miss, (long long)rndv,
+	       (long long)eager);
 	exit(0);
 }
 
-static void run(bool with_mrlease, int64_t *hit, int64_t *miss)
+static void run(bool with_mrlease, int64_t fig[NFIG])
 {
 	int p[2], st;
 	pid_t pid;
 	FILE *f;
-	long long h = 0, m = 0;
+	long long v[NFIG];
 
 	t_pipe(p);
 	pid = t_fork();
@@ -105,13 +125,13 @@ static void run(bool with_mrlease, int64_t *hit, int64_t *miss)
 	}
 	close(p[1]);
 	f = fdopen(p[0], "r");
-	if (fscanf(f, "%lld %lld", &h, &m) != 2)
+	if (fscanf(f, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) != NFIG)
 		t_fail("no figures from the %s run", with_mrlease ? "mrlease" : "stock");
 	fclose(f);
 	if (!t_wait(pid, 300000, &st) || !WIFEXITED(st) || WEXITSTATUS(st))
 		t_fail("the %s run failed", with_mrlease ? "mrlease" : "stock");
-	*hit = h;
-	*miss = m;
+	for (int i = 0; i < NFIG; i++)
+		fig[i] = v[i];
 }
 
 static int cmp64(const void *a, const void *b)
@@ -129,31 +149,31 @@ static int64_t median(int64_t *v)
 
 int main(int argc, char **argv __attribute__((unused)))
 {
-	int64_t hit[2][ROUNDS], miss[2][ROUNDS], h[2], m[2];
-	ssize_t n;
-	char *slash;
+	static const char *const what[NFIG] = {
+		"fi_mr_reg+fi_close, cache hit (ns)", "mmap+fi_mr_reg+close+munmap (ns)",
+		"rxm 960 KiB rendezvous (msg/s)", "rxm 4 KiB eager (msg/s)",
+	};
+	int64_t fig[2][NFIG][ROUNDS], one[NFIG], med[2][NFIG];
 
 	setenv("FI_LOG_LEVEL", "warn", 0);
+	setenv("FI_UNIVERSE_SIZE", "64", 1);
 	if (argc > 1)
 		measure();
-	n = readlink("/proc/self/exe", plugin_dir, sizeof(plugin_dir) - 5);
-	if (n < 0)
-		t_fail("readlink: %s", strerror(errno));
-	plugin_dir[n] = 0;
-	slash = strrchr(plugin_dir, '/');
-	strcpy(slash ? slash + 1 : plugin_dir, "lib");
+	plugin_find();
 	for (int r = 0; r < ROUNDS; r++)
-		for (int k = 0; k < 2; k++)
-			run(k, &hit[k][r], &miss[k][r]);
-	for (int k = 0; k < 2; k++) {
-		h[k] = median(hit[k]);
-		m[k] = median(miss[k]);
-	}
-	printf("libfabric MR cache (verbs on rxe0, 64 KiB, medians of %d alternating runs)\n", ROUNDS);
-	printf("%-34s %10s %10s %8s\n", "", "stock", "mrlease", "ratio");
-	printf("%-34s %8lld ns %8lld ns %7.2fx\n", "fi_mr_reg+fi_close, cache hit",
-	       (long long)h[0], (long long)h[1], (double)h[1] / (double)h[0]);
-	printf("%-34s %8lld ns %8lld ns %7.2fx\n", "mmap+fi_mr_reg+close+munmap, miss",
-	       (long long)m[0], (long long)m[1], (double)m[1] / (double)m[0]);
+		for (int k = 0; k < 2; k++) {
+			run(k, one);
+			for (int i = 0; i < NFIG; i++)
+				fig[k][i][r] = one[i];
+		}
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < NFIG; i++)
+			med[k][i] = median(fig[k][i]);
+	printf("libfabric with its stock monitor and with mrlease's (rxe0, medians of %d alternating runs)\n",
+	       ROUNDS);
+	printf("%-36s %10s %10s %8s\n", "", "stock", "mrlease", "ratio");
+	for (int i = 0; i < NFIG; i++)
+		printf("%-36s %10lld %10lld %7.2fx\n", what[i], (long long)med[0][i],
+		       (long long)med[1][i], (double)med[1][i] / (double)med[0][i]);
 	return 0;
 }
