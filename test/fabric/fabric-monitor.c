@@ -18,9 +18,12 @@
  * a cache hit without a new lease and the third a miss.  With the stock
  * monitor (memhooks in Debian's 1.17) the raw munmap + mmap must come out
  * stale: that is the failure mrlease fixes, and the proof that this test
- * can see it.  The other stock results are printed.  With the plugin
- * loaded but FI_MR_CACHE_MONITOR=memhooks, the user's choice stands: no
- * import, and the raw munmap + mmap stale again.
+ * can see it.  The other stock results are printed.  Preloaded
+ * (LD_PRELOAD, not found by libfabric) the plugin must give the same fresh
+ * data.  Where it must stay out -- FI_MR_CACHE_MONITOR=memhooks (the
+ * user's choice stands), and no mrlease module (/dev/null bound over
+ * /dev/mrlease in a mount namespace of its own) -- libfabric must run as
+ * before: the raw munmap + mmap stale again.
  *
  * libmrlease-fi.so is in lib/ beside the test; each half runs in a process
  * of its own, as libfabric reads FI_PROVIDER_PATH once.
@@ -36,6 +39,8 @@
 #include "rxm.h"
 
 #include <dlfcn.h>
+#include <sched.h>
+#include <sys/mount.h>
 
 enum result { R_FRESH, R_STALE, R_GARBAGE };
 static const char *const result_name[] = { "fresh", "stale", "garbage" };
@@ -115,36 +120,64 @@ static void run(bool with_mrlease)
 	}
 }
 
+/* This process (and its children) sees /dev/null at /dev/mrlease: no module to talk to. */
+static void hide_device(void)
+{
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("/dev/null", T_DEVICE, NULL, MS_BIND, NULL))
+		t_fail("hiding %s: %s", T_DEVICE, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
-	long long stock[CH_NR], lease[CH_NR], optout[CH_NR];
-	char path[4200];
+	long long stock[CH_NR], lease[CH_NR], preload[CH_NR], out[CH_NR];
+	char path[4200], ld[4300];
 	const char *const env_stock[] = { "FI_PROVIDER_PATH=/nonexistent", NULL };
 	const char *const env_lease[] = { path, NULL };
+	const char *const env_preload[] = { "FI_PROVIDER_PATH=/nonexistent", ld, NULL };
 	const char *const env_optout[] = { path, "FI_MR_CACHE_MONITOR=memhooks", NULL };
+	/* Where the plugin stays out, the stock monitor's failure is back. */
+	static const struct {
+		const char *mode, *why;
+	} out_modes[] = {
+		{ "optout", "FI_MR_CACHE_MONITOR=memhooks" },
+		{ "nomodule", "no mrlease device (/dev/null over /dev/mrlease)" },
+	};
 
 	/* ofi_rxm asks for a CQ of FI_UNIVERSE_SIZE * ... entries; rxe allows fewer. */
 	setenv("FI_UNIVERSE_SIZE", "64", 1);
 	setenv("FI_LOG_LEVEL", "warn", 0);
 	plugin_find();
 	if (argc > 1) {
+		bool in = !strcmp(argv[1], "mrlease") || !strcmp(argv[1], "preload");
 		unsigned long c[6];
 
-		run(!strcmp(argv[1], "mrlease"));
-		if (!strcmp(argv[1], "optout") && counters(c))
-			t_fail("FI_MR_CACHE_MONITOR=memhooks, yet the plugin imported its monitor");
+		if (!strcmp(argv[1], "nomodule"))
+			hide_device();
+		run(in);
+		if (!in && counters(c))
+			t_fail("%s: the plugin imported its monitor", argv[1]);
 		t_pass();
 	}
 	if (access(T_DEVICE, F_OK))
 		t_skip("no %s", T_DEVICE);
-	/* optout: the plugin where libfabric loads it, but the user chose memhooks. */
 	snprintf(path, sizeof(path), "FI_PROVIDER_PATH=%s", plugin_dir);
+	snprintf(ld, sizeof(ld), "LD_PRELOAD=%s", plugin);
 	run_half("stock", env_stock, stock);
 	run_half("mrlease", env_lease, lease);
-	run_half("optout", env_optout, optout);
-	if (optout[CH_MUNMAP] != R_STALE)
-		t_fail("with FI_MR_CACHE_MONITOR=memhooks the plugin should stay out, but a raw "
-		       "munmap + mmap gave %s data", result_name[optout[CH_MUNMAP]]);
+	run_half("preload", env_preload, preload);
+	for (int ch = 0; ch < CH_NR; ch++)
+		if (preload[ch] != R_FRESH)
+			t_fail("with the plugin preloaded, %s gave %s data", change_name[ch],
+			       result_name[preload[ch]]);
+	for (size_t i = 0; i < sizeof(out_modes) / sizeof(out_modes[0]); i++) {
+		run_half(out_modes[i].mode, i ? env_lease : env_optout, out);
+		if (out[CH_MUNMAP] != R_STALE)
+			t_fail("%s: the plugin should stay out, but a raw munmap + mmap gave %s data",
+			       out_modes[i].why, result_name[out[CH_MUNMAP]]);
+		t_info("%s: the plugin stays out, libfabric's own monitor is back (stale)",
+		       out_modes[i].why);
+	}
 	for (int ch = 0; ch < CH_NR; ch++) {
 		t_info("%-20s stock: %-7s mrlease: %s", change_name[ch],
 		       result_name[stock[ch]], result_name[lease[ch]]);
