@@ -24,6 +24,9 @@
 #include "remap.h"
 
 
+#include <dlfcn.h>
+
+#include <infiniband/verbs.h>
 #include <ucs/type/status.h>
 #include <uct/api/uct.h>
 
@@ -81,6 +84,41 @@ static uct_mem_h reg(char *buf, uint8_t rkey[256])
 }
 
 /* One half: "RESULT <change> <ms until a new registration, or -1>" per change. */
+/*
+ * With the preload: one ibv_reg_mr() of the program's own is one lease
+ * (libibverbs' ibv_reg_mr calls ibv_reg_mr_iova2, which is wrapped too).
+ */
+static void direct_reg_is_one_lease(void)
+{
+	int (*counters)(unsigned long *) =
+		(int (*)(unsigned long *))dlsym(RTLD_DEFAULT, "mrlease_ucm_counters");
+	struct ibv_device **devs = ibv_get_device_list(NULL);
+	unsigned long c0[2], c1[2];
+	struct ibv_context *dev;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	char *buf = map_at(NULL, -1);
+
+	if (!counters || counters(c0))
+		t_fail("libmrlease-ucm is not preloaded, or has no mrlease context");
+	CHECK(devs && devs[0]);
+	dev = ibv_open_device(devs[0]);
+	CHECK(dev);
+	pd = ibv_alloc_pd(dev);
+	CHECK(pd);
+	memset(buf, 1, LEN);
+	mr = ibv_reg_mr(pd, buf, LEN, IBV_ACCESS_LOCAL_WRITE);
+	CHECK(mr);
+	CHECK_OK(counters(c1));
+	if (c1[0] - c0[0] != 1)
+		t_fail("one ibv_reg_mr() made %lu leases", c1[0] - c0[0]);
+	CHECK_EQ(ibv_dereg_mr(mr), 0);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(dev);
+	ibv_free_device_list(devs);
+	munmap(buf, LEN);
+}
+
 static void run(void)
 {
 	md_open();
@@ -119,7 +157,7 @@ static void run(void)
 	uct_md_close(md);
 }
 
-int main(int argc, char **argv __attribute__((unused)))
+int main(int argc, char **argv)
 {
 	long long stock[CH_NR], lease[CH_NR];
 	const char *const env_lease[] = { preload, NULL };
@@ -129,6 +167,8 @@ int main(int argc, char **argv __attribute__((unused)))
 	/* The rcache on, or uct_md_open() fails: nothing to test without it. */
 	setenv("UCX_IB_RCACHE", "yes", 1);
 	if (argc > 1) {
+		if (!strcmp(argv[1], "mrlease"))
+			direct_reg_is_one_lease();
 		run();
 		t_pass();
 	}
