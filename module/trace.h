@@ -5,6 +5,8 @@
  * unregister, each with the lease's id so that one lease can be followed.
  * Only root reads them; they show user addresses, as the netlink dump does
  * to the lease's owner.  No strings: __assign_str() changed in 6.10.
+ * register and restore fire once the arm is done: a break that comes
+ * right after the arm may be traced before them.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM mrlease
@@ -39,7 +41,11 @@ TRACE_EVENT(mrlease_register,
 		  __entry->backing)
 );
 
-/* @pid and @comm are the breaker's; @self: the holder's own mm. */
+/*
+ * @pid and @comm are the breaker's as the holder's pid namespace sees it
+ * (0 and "" where it cannot, and for kernel threads); @self: the holder's
+ * own mm.
+ */
 TRACE_EVENT(mrlease_break,
 	TP_PROTO(u64 id, u32 reason, pid_t pid, const char *comm, bool self),
 	TP_ARGS(id, reason, pid, comm, self),
