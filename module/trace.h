@@ -19,26 +19,22 @@
 #include <linux/tracepoint.h>
 
 TRACE_EVENT(mrlease_register,
-	TP_PROTO(u64 id, unsigned long addr, unsigned long len, u32 flags,
-		 u32 backing),
-	TP_ARGS(id, addr, len, flags, backing),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(unsigned long, addr)
-		__field(unsigned long, len)
-		__field(u32, flags)
-		__field(u32, backing)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->addr = addr;
-		__entry->len = len;
-		__entry->flags = flags;
-		__entry->backing = backing;
-	),
-	TP_printk("lease=%llu addr=0x%lx len=%lu flags=0x%x backing=%u",
-		  __entry->id, __entry->addr, __entry->len, __entry->flags,
-		  __entry->backing)
+	    TP_PROTO(u64 id, unsigned long addr, unsigned long len, u32 flags,
+		     u32 backing),
+	    TP_ARGS(id, addr, len, flags, backing),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(unsigned long, addr)
+			     __field(unsigned long, len)
+			     __field(u32, flags)
+			     __field(u32, backing)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->addr = addr;
+			   __entry->len = len;
+			   __entry->flags = flags;
+			   __entry->backing = backing;),
+	    TP_printk("lease=%llu addr=0x%lx len=%lu flags=0x%x backing=%u",
+		      __entry->id, __entry->addr, __entry->len, __entry->flags,
+		      __entry->backing)
 );
 
 /*
@@ -47,83 +43,64 @@ TRACE_EVENT(mrlease_register,
  * own mm.
  */
 TRACE_EVENT(mrlease_break,
-	TP_PROTO(u64 id, u32 reason, pid_t pid, const char *comm, bool self),
-	TP_ARGS(id, reason, pid, comm, self),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u32, reason)
-		__field(pid_t, pid)
-		__array(char, comm, TASK_COMM_LEN)
-		__field(bool, self)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->reason = reason;
-		__entry->pid = pid;
-		memcpy(__entry->comm, comm, TASK_COMM_LEN);
-		__entry->self = self;
-	),
-	TP_printk("lease=%llu reason=%u breaker=%d comm=%.16s self=%d",
-		  __entry->id, __entry->reason, __entry->pid, __entry->comm,
-		  __entry->self)
+	    TP_PROTO(u64 id, u32 reason, pid_t pid, const char *comm,
+		     bool self),
+	    TP_ARGS(id, reason, pid, comm, self),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u32, reason)
+			     __field(pid_t, pid)
+			     __array(char, comm, TASK_COMM_LEN)
+			     __field(bool, self)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->reason = reason;
+			   __entry->pid = pid;
+			   memcpy(__entry->comm, comm, TASK_COMM_LEN);
+			   __entry->self = self;),
+	    TP_printk("lease=%llu reason=%u breaker=%d comm=%.16s self=%d",
+		      __entry->id, __entry->reason, __entry->pid, __entry->comm,
+		      __entry->self)
 );
 
 /* @latency_ns: from the break to the ack. */
 TRACE_EVENT(mrlease_ack,
-	TP_PROTO(u64 id, u64 latency_ns),
-	TP_ARGS(id, latency_ns),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u64, latency_ns)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->latency_ns = latency_ns;
-	),
-	TP_printk("lease=%llu latency_ns=%llu", __entry->id,
-		  __entry->latency_ns)
+	    TP_PROTO(u64 id, u64 latency_ns),
+	    TP_ARGS(id, latency_ns),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u64, latency_ns)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->latency_ns = latency_ns;),
+	    TP_printk("lease=%llu latency_ns=%llu", __entry->id,
+		      __entry->latency_ns)
 );
 
 TRACE_EVENT(mrlease_restore,
-	TP_PROTO(u64 id, u64 generation),
-	TP_ARGS(id, generation),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u64, generation)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->generation = generation;
-	),
-	TP_printk("lease=%llu generation=%llu", __entry->id,
-		  __entry->generation)
+	    TP_PROTO(u64 id, u64 generation),
+	    TP_ARGS(id, generation),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u64, generation)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->generation = generation;),
+	    TP_printk("lease=%llu generation=%llu", __entry->id,
+		      __entry->generation)
 );
 
 /* @reason: MRLEASE_REASON_TIMEOUT, or _ADMIN for a revoke over netlink. */
 TRACE_EVENT(mrlease_revoke,
-	TP_PROTO(u64 id, u32 reason),
-	TP_ARGS(id, reason),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u32, reason)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->reason = reason;
-	),
-	TP_printk("lease=%llu reason=%u", __entry->id, __entry->reason)
+	    TP_PROTO(u64 id, u32 reason),
+	    TP_ARGS(id, reason),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u32, reason)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->reason = reason;),
+	    TP_printk("lease=%llu reason=%u", __entry->id, __entry->reason)
 );
 
 TRACE_EVENT(mrlease_unregister,
-	TP_PROTO(u64 id),
-	TP_ARGS(id),
-	TP_STRUCT__entry(
-		__field(u64, id)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-	),
-	TP_printk("lease=%llu", __entry->id)
+	    TP_PROTO(u64 id),
+	    TP_ARGS(id),
+	    TP_STRUCT__entry(__field(u64, id)),
+	    TP_fast_assign(__entry->id = id;),
+	    TP_printk("lease=%llu", __entry->id)
 );
 
 #endif /* _MRLEASE_TRACE_H */
