@@ -182,46 +182,48 @@ static struct ibv_mr *src_keep(struct ucm_lease *l, struct ibv_mr *mr)
 	return mr;
 }
 
+/*
+ * Around a wrapped registration: the outermost call of the thread leases
+ * the range first; src_leave() keeps the lease with the MR it made.
+ */
+static struct ucm_lease *src_enter(void *addr, size_t len)
+{
+	struct ucm_lease *l;
+
+	src_resolve();
+	l = src_depth ? NULL : src_lease(addr, len);
+	src_depth++;
+	return l;
+}
+
+static struct ibv_mr *src_leave(struct ucm_lease *l, struct ibv_mr *mr)
+{
+	src_depth--;
+	return src_keep(l, mr);
+}
+
 MRLEASE_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 					 int access)
 {
-	struct ucm_lease *l;
-	struct ibv_mr *mr;
+	struct ucm_lease *l = src_enter(addr, length);
 
-	src_resolve();
-	l = src_depth ? NULL : src_lease(addr, length);
-	src_depth++;
-	mr = real_reg_mr(pd, addr, length, access);
-	src_depth--;
-	return src_keep(l, mr);
+	return src_leave(l, real_reg_mr(pd, addr, length, access));
 }
 
 MRLEASE_EXPORT struct ibv_mr *ibv_reg_mr_iova(struct ibv_pd *pd, void *addr, size_t length,
 					      uint64_t iova, int access)
 {
-	struct ucm_lease *l;
-	struct ibv_mr *mr;
+	struct ucm_lease *l = src_enter(addr, length);
 
-	src_resolve();
-	l = src_depth ? NULL : src_lease(addr, length);
-	src_depth++;
-	mr = real_reg_mr_iova(pd, addr, length, iova, access);
-	src_depth--;
-	return src_keep(l, mr);
+	return src_leave(l, real_reg_mr_iova(pd, addr, length, iova, access));
 }
 
 MRLEASE_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr, size_t length,
 					       uint64_t iova, unsigned int access)
 {
-	struct ucm_lease *l;
-	struct ibv_mr *mr;
+	struct ucm_lease *l = src_enter(addr, length);
 
-	src_resolve();
-	l = src_depth ? NULL : src_lease(addr, length);
-	src_depth++;
-	mr = real_reg_mr_iova2(pd, addr, length, iova, access);
-	src_depth--;
-	return src_keep(l, mr);
+	return src_leave(l, real_reg_mr_iova2(pd, addr, length, iova, access));
 }
 
 MRLEASE_EXPORT int ibv_dereg_mr(struct ibv_mr *mr)

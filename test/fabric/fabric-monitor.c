@@ -23,7 +23,9 @@
  * data.  Where it must stay out -- FI_MR_CACHE_MONITOR=memhooks (the
  * user's choice stands), and no mrlease module (/dev/null bound over
  * /dev/mrlease in a mount namespace of its own) -- libfabric must run as
- * before: the raw munmap + mmap stale again.
+ * before: the raw munmap + mmap stale again.  And a monitor imported
+ * first (as Open MPI does; here one that never lets a lookup hit) stays
+ * the monitor: the plugin does not import, the data stays fresh.
  *
  * libmrlease-fi.so is in lib/ beside the test; each half runs in a process
  * of its own, as libfabric reads FI_PROVIDER_PATH once.
@@ -128,9 +130,49 @@ static void hide_device(void)
 		t_fail("hiding %s: %s", T_DEVICE, strerror(errno));
 }
 
+/*
+ * A monitor imported before libfabric starts, as Open MPI imports its own:
+ * it never lets a lookup hit, so every registration is made anew (fresh).
+ */
+static int first_start(struct fid_mem_monitor *m) { (void)m; return 0; }
+static void first_stop(struct fid_mem_monitor *m) { (void)m; }
+static int first_subscribe(struct fid_mem_monitor *m, const void *a, size_t l)
+{
+	(void)m, (void)a, (void)l;
+	return 0;
+}
+
+static void first_unsubscribe(struct fid_mem_monitor *m, const void *a, size_t l)
+{
+	(void)m, (void)a, (void)l;
+}
+
+static bool first_valid(struct fid_mem_monitor *m, const void *a, size_t l)
+{
+	(void)m, (void)a, (void)l;
+	return false;
+}
+
+static void import_first(void)
+{
+	static struct fi_ops_mem_monitor ops = {
+		.size = sizeof(ops), .start = first_start, .stop = first_stop,
+		.subscribe = first_subscribe, .unsubscribe = first_unsubscribe,
+		.valid = first_valid,
+	};
+	static struct fid_mem_monitor first = {
+		.fid.fclass = FI_CLASS_MEM_MONITOR, .export_ops = &ops,
+	};
+	struct fid *cache;
+
+	FI_CHECK(fi_open(FI_VERSION(1, 13), "mr_cache", NULL, 0, 0, &cache, NULL));
+	FI_CHECK(fi_import_fid(cache, &first.fid, 0));
+	fi_close(cache);
+}
+
 int main(int argc, char **argv)
 {
-	long long stock[CH_NR], lease[CH_NR], preload[CH_NR], out[CH_NR];
+	long long stock[CH_NR], lease[CH_NR], preload[CH_NR], out[CH_NR], first[CH_NR];
 	char path[4200], ld[4300];
 	const char *const env_stock[] = { "FI_PROVIDER_PATH=/nonexistent", NULL };
 	const char *const env_lease[] = { path, NULL };
@@ -154,6 +196,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[1], "nomodule"))
 			hide_device();
+		if (!strcmp(argv[1], "imported"))
+			import_first();
 		run(in);
 		if (!in && counters(c))
 			t_fail("%s: the plugin imported its monitor", argv[1]);
@@ -178,6 +222,13 @@ int main(int argc, char **argv)
 		t_info("%s: the plugin stays out, libfabric's own monitor is back (stale)",
 		       out_modes[i].why);
 	}
+	/* Another monitor first: libfabric refuses ours (FI_EBUSY), and keeps the first. */
+	run_half("imported", env_lease, first);
+	for (int ch = 0; ch < CH_NR; ch++)
+		if (first[ch] != R_FRESH)
+			t_fail("with a never-hit monitor imported first, %s gave %s data",
+			       change_name[ch], result_name[first[ch]]);
+	t_info("a monitor imported first stays, the plugin stays out");
 	for (int ch = 0; ch < CH_NR; ch++) {
 		t_info("%-20s stock: %-7s mrlease: %s", change_name[ch],
 		       result_name[stock[ch]], result_name[lease[ch]]);

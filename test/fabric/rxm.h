@@ -16,6 +16,7 @@
 #include <rdma/fi_domain.h>
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_ext.h>
 #include <rdma/fi_tagged.h>
 
 /* The plugin: in lib/ beside the test, where the rig copies the suite's libraries. */
