@@ -81,10 +81,12 @@ static inline void change(enum change ch, char *buf, int fd, uint8_t fill)
 /*
  * Run this program again as "@argv0 @mode" with @env ("NAME=value", or
  * NULL) in its environment, its stdout into the pipe returned; the lines
- * "RESULT <change> <value>" go to @res[change], the rest to our stdout.
+ * "RESULT <change> <value>" go to @res[change] (the first @nch changes
+ * must come), the rest to our stdout.
  * The child's exit: a skip skips us, a failure fails us.
  */
-static inline void run_half(const char *mode, const char *const env[], long long res[CH_NR])
+static inline void run_half(const char *mode, const char *const env[], long long res[CH_NR],
+			    int nch)
 {
 	char line[256];
 	int p[2], st;
@@ -121,7 +123,7 @@ static inline void run_half(const char *mode, const char *const env[], long long
 		t_skip("the %s half skipped", mode);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		t_fail("the %s half failed (status %#x)", mode, st);
-	for (int i = 0; i < CH_NR; i++)
+	for (int i = 0; i < nch; i++)
 		if (res[i] == LLONG_MIN)
 			t_fail("the %s half gave no result for %s", mode, change_name[i]);
 }

@@ -181,8 +181,8 @@ int main(int argc, char **argv)
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/lib/libmrlease-ucm.so", exe);
 	if (access(preload + strlen("LD_PRELOAD="), R_OK))
 		t_fail("%s: %s", preload, strerror(errno));
-	run_half("stock", NULL, stock);
-	run_half("mrlease", env_lease, lease);
+	run_half("stock", NULL, stock, CH_NR);
+	run_half("mrlease", env_lease, lease, CH_NR);
 	for (int ch = 0; ch < CH_NR; ch++) {
 		t_info("%-20s UCX's hooks: %-14s mrlease: %s", change_name[ch],
 		       stock[ch] < 0 ? "stale for 1 s," : "new registration,",
