@@ -40,7 +40,6 @@
 #include "remap.h"
 #include "rxm.h"
 
-#include <dlfcn.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -63,20 +62,6 @@ static enum result transfer(const char *buf, uint8_t want, uint8_t old)
 	return fresh == LEN ? R_FRESH : stale == LEN ? R_STALE : R_GARBAGE;
 }
 
-/* The plugin's counters, if libfabric loaded it. */
-static bool counters(unsigned long c[6])
-{
-	void *h = dlopen(plugin, RTLD_NOW | RTLD_NOLOAD);
-	int (*get)(unsigned long *);
-
-	if (!h) {
-		t_info("dlopen(RTLD_NOLOAD): %s", dlerror());
-		return false;
-	}
-	get = (int (*)(unsigned long *))dlsym(h, "mrlease_fi_counters");
-	return get && get(c) == 0;
-}
-
 /* One half: print "RESULT <change> <result>" per change; with mrlease, check the cache's counters. */
 static void run(bool with_mrlease, int nch)
 {
@@ -85,7 +70,7 @@ static void run(bool with_mrlease, int nch)
 
 	fabric_open();
 	rbuf = map_at(NULL, -1);
-	if (with_mrlease && !counters(c0))
+	if (with_mrlease && !plugin_counters(c0))
 		t_fail("libfabric did not load %s, or it imported no monitor", plugin);
 	for (int ch = 0; ch < nch; ch++) {
 		int fd;
@@ -95,24 +80,24 @@ static void run(bool with_mrlease, int nch)
 		memset(buf, 0xa1, LEN);
 		if (transfer(buf, 0xa1, 0) != R_FRESH)
 			t_fail("%s: the first send did not carry the buffer", change_name[ch]);
-		have = with_mrlease && counters(c0);
+		have = with_mrlease && plugin_counters(c0);
 		if (transfer(buf, 0xa1, 0) != R_FRESH)
 			t_fail("%s: the second send did not carry the buffer", change_name[ch]);
-		if (have && counters(c1) && (c1[1] != c0[1] || c1[2] <= c0[2]))
+		if (have && plugin_counters(c1) && (c1[1] != c0[1] || c1[2] <= c0[2]))
 			t_fail("%s: the second send of an unchanged buffer was not a cache hit "
 			       "(leases %lu -> %lu, hits %lu -> %lu)", change_name[ch],
 			       c0[1], c1[1], c0[2], c1[2]);
 		if (have)
-			counters(c0);
+			plugin_counters(c0);
 		change(ch, buf, fd, 0xb2);
 		r = transfer(buf, 0xb2, 0xa1);
 		printf("RESULT %d %d\n", ch, r);
 		t_info("%s monitor, %s: %s", with_mrlease ? "mrlease" : "stock",
 		       change_name[ch], result_name[r]);
-		if (have && counters(c1))
+		if (have && plugin_counters(c1))
 			t_info("  cache: %lu more lease(s), %lu hit(s), %lu miss(es), %lu break(s)",
 			       c1[1] - c0[1], c1[2] - c0[2], c1[3] - c0[3], c1[4] - c0[4]);
-		if (have && counters(c1) && (c1[4] == c0[4] || c1[1] == c0[1]))
+		if (have && plugin_counters(c1) && (c1[4] == c0[4] || c1[1] == c0[1]))
 			t_fail("%s: the monitor saw no break, or the MR was not leased again",
 			       change_name[ch]);
 		fflush(stdout);
@@ -200,7 +185,7 @@ int main(int argc, char **argv)
 			import_first();
 		/* All four changes side by side; elsewhere one tells (a debug kernel is slow). */
 		run(in, !strcmp(argv[1], "stock") || !strcmp(argv[1], "mrlease") ? CH_NR : 1);
-		if (!in && counters(c))
+		if (!in && plugin_counters(c))
 			t_fail("%s: the plugin imported its monitor", argv[1]);
 		t_pass();
 	}

@@ -11,6 +11,8 @@
 
 #include "harness.h"
 
+#include <dlfcn.h>
+
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
 #include <rdma/fi_domain.h>
@@ -35,6 +37,23 @@ static inline void plugin_find(void)
 	snprintf(plugin, sizeof(plugin), "%s/libmrlease-fi.so", plugin_dir);
 	if (access(plugin, R_OK))
 		t_fail("%s: %s", plugin, strerror(errno));
+}
+
+/*
+ * The plugin's counters (mrlease_fi_counters(): subscribes, leases, hits,
+ * misses, breaks, ranges), if libfabric loaded it and it imported its monitor.
+ */
+static inline bool plugin_counters(unsigned long c[6])
+{
+	void *h = dlopen(plugin, RTLD_NOW | RTLD_NOLOAD);
+	int (*get)(unsigned long *);
+
+	if (!h) {
+		t_info("dlopen(RTLD_NOLOAD): %s", dlerror());
+		return false;
+	}
+	get = (int (*)(unsigned long *))dlsym(h, "mrlease_fi_counters");
+	return get && get(c) == 0;
 }
 
 #define NODE		"10.11.0.1"	/* rxe0's veth0 (test/guest/rdma-setup.sh) */

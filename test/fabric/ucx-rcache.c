@@ -18,6 +18,16 @@
  * reader's wake-up) is printed.  With UCX's own hooks the raw munmap +
  * mmap must stay stale: the failure mrlease fixes, and the proof that this
  * test can see it.
+ *
+ * And fork() with the preload ("fork" half): a child forgets its parent's
+ * context and leases (libmrlease-ucm(7)).  The parent registers a buffer
+ * (leased) and forks.  The child must find no context of its parent's,
+ * then open its own memory domain, and a raw munmap + mmap under a buffer
+ * it registered must reach its own registration cache: its own context,
+ * lease and reader.  It writes its copy of the parent's buffer and unmaps
+ * it with a raw munmap.  After it exited the parent must have seen no
+ * break, get the same registration (a hit) for its unchanged buffer, and
+ * a raw munmap + mmap under it must still give a new registration.
  */
 #define LEN		(1u << 20)
 
@@ -119,35 +129,55 @@ static void direct_reg_is_one_lease(void)
 	munmap(buf, LEN);
 }
 
+/*
+ * Register @buf (filled with 0xa1) and register it again: the second must
+ * be a cache hit.  Both are released; the registration stays cached, its
+ * packed rkey in @k1.
+ */
+static void reg_cached(char *buf, uint8_t k1[256], const char *what)
+{
+	uint8_t k2[256];
+	uct_mem_h m1, m2;
+
+	memset(buf, 0xa1, LEN);
+	m1 = reg(buf, k1);
+	m2 = reg(buf, k2);
+	if (m2 != m1 || memcmp(k1, k2, rkey_size))
+		t_fail("%s: registering an unchanged buffer again was no cache hit", what);
+	uct_md_mem_dereg(md, m2);
+	uct_md_mem_dereg(md, m1);
+}
+
+/* Change @ch under @buf, cached as @k1: ms until the cache hands out a new registration, or -1. */
+static int64_t until_new_reg(enum change ch, char *buf, int fd, const uint8_t *k1)
+{
+	uint8_t k3[256];
+	int64_t t0;
+	uct_mem_h m3;
+
+	change(ch, buf, fd, 0xb2);
+	t0 = t_now_ns();
+	do {
+		m3 = reg(buf, k3);
+		uct_md_mem_dereg(md, m3);
+		if (memcmp(k3, k1, rkey_size))
+			return t_ms_since(t0);
+		usleep(200);
+	} while (t_ms_since(t0) < WINDOW_MS);
+	return -1;
+}
+
 static void run(void)
 {
 	md_open();
 	for (int ch = 0; ch < CH_NR; ch++) {
 		int fd;
 		char *buf = change_buffer(ch, &fd);
-		int64_t t0, ms = -1;
-		uint8_t k1[256], k2[256], k3[256];
-		uct_mem_h m1, m2, m3;
+		uint8_t k1[256];
+		int64_t ms;
 
-		memset(buf, 0xa1, LEN);
-		m1 = reg(buf, k1);
-		m2 = reg(buf, k2);
-		if (m2 != m1 || memcmp(k1, k2, rkey_size))
-			t_fail("%s: registering an unchanged buffer again was no cache hit",
-			       change_name[ch]);
-		uct_md_mem_dereg(md, m2);
-		uct_md_mem_dereg(md, m1);
-		change(ch, buf, fd, 0xb2);
-		t0 = t_now_ns();
-		do {
-			m3 = reg(buf, k3);
-			uct_md_mem_dereg(md, m3);
-			if (memcmp(k3, k1, rkey_size)) {
-				ms = t_ms_since(t0);
-				break;
-			}
-			usleep(200);
-		} while (t_ms_since(t0) < WINDOW_MS);
+		reg_cached(buf, k1, change_name[ch]);
+		ms = until_new_reg(ch, buf, fd, k1);
 		printf("RESULT %d %lld\n", ch, (long long)ms);
 		fflush(stdout);
 		munmap(buf, LEN);
@@ -157,16 +187,98 @@ static void run(void)
 	uct_md_close(md);
 }
 
+/* The child of fork_run(): @pbuf is its copy of the parent's registered buffer. */
+static void __attribute__((noreturn)) fork_child(int (*counters)(unsigned long *), char *pbuf,
+						 const unsigned long p0[2])
+{
+	/* Before any registration of its own: the parent's context must be forgotten. */
+	int inherited = counters((unsigned long[2]){ 0 });
+	unsigned long c[2];
+	char *buf = map_at(NULL, -1);
+	uint8_t k1[256];
+	int64_t ms;
+
+	/* UCX's objects are the parent's: a memory domain of its own, as a child must. */
+	md_open();
+	reg_cached(buf, k1, "the child");
+	ms = until_new_reg(CH_MUNMAP, buf, -1, k1);
+	if (ms < 0)
+		t_fail("in the child, %s left its registration cache stale for %d ms",
+		       change_name[CH_MUNMAP], WINDOW_MS);
+	t_info("child: %s gave a new registration after %lld ms", change_name[CH_MUNMAP],
+	       (long long)ms);
+	if (inherited != -ENODEV)
+		t_fail("the child had a context before its first registration: its parent's (%d)",
+		       inherited);
+	CHECK_OK(counters(c));
+	if (c[0] <= p0[0] || c[1] <= p0[1])
+		t_fail("the child's own context made no lease or saw no break (%lu -> %lu, %lu -> %lu)",
+		       p0[0], c[0], p0[1], c[1]);
+	/* The parent's pages stay the parent's: this is the child's copy. */
+	memset(pbuf, 0xc3, LEN);
+	CHECK_SYS(syscall(SYS_munmap, pbuf, LEN));
+	_exit(0);
+}
+
+/* The "fork" half (preloaded): a child's leases are its own, the parent's stay. */
+static void fork_run(void)
+{
+	int (*counters)(unsigned long *) =
+		(int (*)(unsigned long *))dlsym(RTLD_DEFAULT, "mrlease_ucm_counters");
+	unsigned long p0[2], p1[2];
+	char *buf = map_at(NULL, -1);
+	uint8_t k1[256], k2[256];
+	uct_mem_h m;
+	int64_t ms;
+	pid_t pid;
+
+	if (!counters || counters(p0))
+		t_fail("libmrlease-ucm is not preloaded, or has no mrlease context");
+	md_open();
+	reg_cached(buf, k1, "the parent");
+	CHECK_OK(counters(p0));
+	pid = t_fork();
+	if (pid == 0)
+		fork_child(counters, buf, p0);
+	CHECK_CHILD_OK(pid, 30000);
+	CHECK_OK(counters(p1));
+	if (p1[1] != p0[1])
+		t_fail("the parent saw %lu break(s) while the child ran: its lease broke",
+		       p1[1] - p0[1]);
+	m = reg(buf, k2);
+	uct_md_mem_dereg(md, m);
+	if (memcmp(k1, k2, rkey_size))
+		t_fail("after the child, the parent's unchanged buffer was registered anew");
+	ms = until_new_reg(CH_MUNMAP, buf, -1, k1);
+	if (ms < 0)
+		t_fail("in the parent after the child, %s left its registration cache stale for %d ms",
+		       change_name[CH_MUNMAP], WINDOW_MS);
+	t_info("parent after the child: still a hit, and %s gave a new registration after %lld ms",
+	       change_name[CH_MUNMAP], (long long)ms);
+	uct_md_close(md);
+}
+
 int main(int argc, char **argv)
 {
 	long long stock[CH_NR], lease[CH_NR];
 	const char *const env_lease[] = { preload, NULL };
+	/*
+	 * The parent's registration stays cached across fork() (UCX purges its
+	 * caches there by default), so that whatever the child does could
+	 * break its lease or make a hit on it stale.
+	 */
+	const char *const env_fork[] = { preload, "UCX_IB_RCACHE_PURGE_ON_FORK=n", NULL };
+	long long none[CH_NR];
 	char exe[4096];
 	ssize_t n;
 
 	/* The rcache on, or uct_md_open() fails: nothing to test without it. */
 	setenv("UCX_IB_RCACHE", "yes", 1);
 	if (argc > 1) {
+		if (!strcmp(argv[1], "fork")) {
+			fork_run();
+			t_pass();
+		}
 		if (!strcmp(argv[1], "mrlease"))
 			direct_reg_is_one_lease();
 		run();
@@ -183,6 +295,7 @@ int main(int argc, char **argv)
 		t_fail("%s: %s", preload, strerror(errno));
 	run_half("stock", NULL, stock, CH_NR);
 	run_half("mrlease", env_lease, lease, CH_NR);
+	run_half("fork", env_fork, none, 0);
 	for (int ch = 0; ch < CH_NR; ch++) {
 		t_info("%-20s UCX's hooks: %-14s mrlease: %s", change_name[ch],
 		       stock[ch] < 0 ? "stale for 1 s," : "new registration,",
