@@ -11,5 +11,5 @@ need_pkgs \
 	qemu-system-x86 busybox-static ndctl e2fsprogs xfsprogs util-linux iproute2 \
 	build-essential gcc-12 libelf-dev bc flex bison cpio kmod zstd xz-utils pkg-config \
 	jq sparse libmnl-dev \
-	libibverbs-dev ibverbs-providers libfabric-dev libucx-dev \
+	libibverbs-dev ibverbs-providers libfabric-dev libucx-dev mpich libmpich-dev \
 	debhelper dh-dkms lintian fakeroot

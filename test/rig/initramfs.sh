@@ -14,7 +14,8 @@
 #
 # --rdma adds soft-RoCE: the rdma_rxe, ib_uverbs, rdma_ucm (librdmacm's /dev/infiniband/rdma_cm, which
 # libfabric's verbs provider needs) and veth modules (and crc32_generic, without which rxe
-# cannot checksum), iproute2's rdma tool, libibverbs' rxe provider (dlopen'ed, so ldd never sees it) with
+# cannot checksum), iproute2's rdma tool, MPICH's mpiexec.hydra and hydra_pmi_proxy if the host has them,
+# libibverbs' rxe provider (dlopen'ed, so ldd never sees it) with
 # its /etc/libibverbs.d entry, and /lib/mrlease/rdma-setup.sh, which /init runs to create veth0/veth1 and
 # rxe0 on veth0. It is implied when a test or --run program links libibverbs.
 set -euo pipefail
@@ -30,7 +31,8 @@ KMODS=(libnvdimm nfit nd_btt nd_pmem dax_pmem dax_pmem_core\? device_dax\?
 BINS=(busybox ndctl daxctl\? mke2fs mkfs.xfs xfs_io fallocate bash jq /sbin/ip\?)
 
 RDMA_KMODS=(crc32_generic\? veth ib_uverbs rdma_rxe rdma_ucm\?)
-RDMA_BINS=(rdma)
+# MPICH's launcher and the proxy it forks, for 96-mpi-remap (where the host has Debian's mpich).
+RDMA_BINS=(rdma mpiexec.hydra\? hydra_pmi_proxy\?)
 RDMA_PROVIDERS=(rxe)
 
 rel="" out="" module="" tests="" rdma=0
