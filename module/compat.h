@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel-version differences, in one place.  Every MRL_COMPAT_HAVE_* comes
- * from a compile probe in compat/ (see compat/Kbuild.include).
+ * from a compile probe in compat/, through the generated compat-have.h
+ * (see compat/Kbuild.include).
  */
 #ifndef MRLEASE_COMPAT_H
 #define MRLEASE_COMPAT_H
+
+#include "compat-have.h"
 
 #include <linux/fs.h>
 #include <linux/mm.h>
