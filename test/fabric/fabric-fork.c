@@ -81,11 +81,19 @@ static uint64_t reg(char *buf, struct fid_mr **mr)
 static void __attribute__((noreturn))
 child(char *buf, uint64_t key, const unsigned long c0[6], int registered, int go)
 {
+	int fds = mrlease_fds();
 	struct fid_mr *mr[2];
 	unsigned long c[6];
 	uint64_t k[2];
 	char byte;
 
+	/*
+	 * The plugin closes the parent's context in the child: else the child
+	 * could unregister the parent's leases through it, and would keep them
+	 * after the parent exits.
+	 */
+	if (fds)
+		t_fail("the child kept %d descriptor(s) of its parent's on /dev/mrlease", fds);
 	for (int i = 0; i < 2; i++) {
 		k[i] = reg(buf, &mr[i]);
 		if (k[i] == key)
@@ -141,6 +149,9 @@ int main(void)
 
 	t_pipe(registered);
 	t_pipe(go);
+	/* Else the child's check of its descriptors would prove nothing. */
+	if (mrlease_fds() < 1)
+		t_fail("the parent has no descriptor on /dev/mrlease before the fork");
 	pid = t_fork();
 	if (pid == 0) {
 		close(registered[0]);

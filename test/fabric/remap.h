@@ -19,6 +19,25 @@
 
 enum change { CH_MUNMAP, CH_MREMAP, CH_DONTNEED, CH_FOREIGN_TRUNCATE, CH_NR };
 
+/* How many of this process's descriptors are open on /dev/mrlease. */
+static inline int mrlease_fds(void)
+{
+	char path[64], target[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = 0;
+		n += !strcmp(target, "/dev/mrlease");
+	}
+	return n;
+}
+
 static const char *const change_name[CH_NR] = {
 	"raw munmap + mmap", "raw mremap", "raw MADV_DONTNEED", "foreign truncate",
 };
