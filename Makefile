@@ -15,7 +15,7 @@ KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMSDIR ?= $(DESTDIR)/usr/src/mrlease-$(DKMS_VERSION)
 
-.PHONY: all module lib tools install dkms-install deb check-quick check check-matrix check-dkms check-debug check-race demo demo-rdma bench \
+.PHONY: all module lib tools install dkms-install deb check-quick check check-matrix check-dkms check-install check-debug check-race demo demo-rdma bench \
 	style clean
 
 all: module lib tools
@@ -68,6 +68,14 @@ check-matrix:
 # dkms add/build against each matrix kernel's headers, then the suite on the .ko DKMS built for 6.1.
 check-dkms:
 	test/rig/dkms.sh
+
+# mrlease installed as a user installs it: a debootstrap Debian root filesystem (cached) boots under QEMU on
+# its own kernel; the packages (make deb), the headers and a second kernel come from local files; DKMS builds in
+# the guest, the udev rule loads the module, a user builds with pkg-config, the guest reboots into the second
+# kernel, apt purge leaves nothing (test/install/check-install.sh; INSTALL_SUITE=trixie for Debian 13).
+INSTALL_SUITE ?= bookworm
+check-install:
+	test/install/check-install.sh --suite $(INSTALL_SUITE)
 
 # The whole suite on the debug kernel (KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_VM, DEBUG_LIST, kmemleak,
 # fault injection), then rmmod and kmemleak scans; any splat or leak fails. The kernel is built from Debian's

@@ -43,7 +43,10 @@ if [ -z "$debs" ]; then
 	debs=$REPO_ROOT/build/deb
 fi
 version=$(cat "$REPO_ROOT/VERSION")
-mapfile -t packages < <(ls "$debs"/*_"$version"*.deb 2>/dev/null | grep -v -- '-dbgsym_')
+packages=()
+for f in "$debs"/*_"$version"_*.deb; do
+	case $f in *-dbgsym_*) ;; *) [ -f "$f" ] && packages+=("$f") ;; esac
+done
 [ ${#packages[@]} -ge 5 ] || fatal "no mrlease $version packages in $debs (make deb)"
 kernel_a=$(cat "$dir/kernel-a")
 kernel_b=$(cat "$dir/kernel-b" 2>/dev/null || true)
@@ -73,6 +76,7 @@ boot() {
 	: >"$results"
 	t0=$(date +%s)
 	say "boot $stage: $(basename "$2") (console: $console)"
+	# cache=unsafe: the disk is thrown away after the run, so dpkg's fsyncs need not reach the host's disk.
 	timeout -k 10 "$timeout" qemu-system-x86_64 \
 		-machine "q35,nvdimm=on,kernel-irqchip=split" -accel tcg -cpu max -smp 2 -m "2G,slots=4,maxmem=8G" \
 		-object "memory-backend-file,id=nvm0,share=on,mem-path=$run/nvdimm0.img,size=512M,align=2M" \
@@ -80,8 +84,8 @@ boot() {
 		-object "memory-backend-file,id=nvm1,share=on,mem-path=$run/nvdimm1.img,size=512M,align=2M" \
 		-device "nvdimm,id=nvdimm1,memdev=nvm1" \
 		-device "intel-iommu,intremap=on,caching-mode=on" \
-		-drive "file=$run/root.img,if=virtio,format=raw" \
-		-drive "file=$run/payload.img,if=virtio,format=raw,readonly=on" \
+		-drive "file=$run/root.img,if=virtio,format=raw,cache=unsafe" \
+		-drive "file=$run/payload.img,if=virtio,format=raw,readonly=on,cache=unsafe" \
 		-nodefaults -nographic -no-reboot -monitor none \
 		-serial "file:$console" -serial "file:$results" \
 		-kernel "$2" -initrd "$3" \

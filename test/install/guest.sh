@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2317  # the checks are called through check()
 # check-install's script in the booted Debian guest (test/install/check-install.sh puts it on the payload
 # disk, /mnt/payload, with the packages, the program an unprivileged user builds, and the kernel names).
 # Stage 1, on the root filesystem's kernel A: install A's headers and the mrlease packages from local files,
@@ -15,7 +16,7 @@ nonce=$(cat $P/nonce)
 kernel_a=$(cat $P/kernel-a)
 kernel_b=$(cat $P/kernel-b 2>/dev/null || true)
 version=$(cat $P/version)
-pkgs="mrlease-dkms libmrlease1 libmrlease-verbs1 libmrlease-dev mrlease-tools mrlease-libfabric mrlease-ucx"
+pkgs=(mrlease-dkms libmrlease1 libmrlease-verbs1 libmrlease-dev mrlease-tools mrlease-libfabric mrlease-ucx)
 export DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 state=/var/lib/mrlease-check-install
 mkdir -p $state
@@ -67,8 +68,9 @@ rdma_device() {
 		rdma link add rxe0 type rxe netdev veth0 && udevadm settle -t 60
 }
 user_program() {
-	runuser -u mrluser -- sh -c 'cd && cc -Wall -Wextra -o lease-hello '"$P"'/lease-hello.c \
-		$(pkg-config --cflags --libs libmrlease) && ./lease-hello'
+	# shellcheck disable=SC2016  # expanded by the user's shell
+	runuser -u mrluser -- sh -c 'cd && cc -Wall -Wextra -o lease-hello "$1"/lease-hello.c \
+		$(pkg-config --cflags --libs libmrlease) && ./lease-hello' sh "$P"
 }
 verbs_pc() {
 	runuser -u mrluser -- sh -c 'pkg-config --modversion libmrlease libmrlease-verbs' | tee /dev/stderr |
@@ -82,7 +84,7 @@ dkms_installed_for() {
 # Files the system has that it had before the packages were installed: nothing of mrlease.
 nothing_left() {
 	local left
-	left=$(find / -xdev \( -path /proc -o -path /sys -o -path /mnt -o -path $state -o -path /home \) -prune -o \
+	left=$(find / -xdev \( -path /proc -o -path /sys -o -path /mnt -o -path "$state" -o -path /home \) -prune -o \
 		-iname '*mrlease*' -print)
 	[ -z "$left" ] || { say "left behind: $left"; return 1; }
 	left=$(dpkg -l | awk '$2 ~ /mrlease/ { print $1, $2 }')
@@ -105,7 +107,7 @@ tree_as_before() {
 	local extra
 	local pkgs_b=() d
 	for d in "$P"/debs-b/*.deb; do [ -f "$d" ] && pkgs_b+=("$(dpkg-deb -f "$d" Package)"); done
-	extra=$(file_list | comm -13 $state/before.list - |
+	extra=$(file_list | comm -13 "$state/before.list" - |
 		comm -23 - <(dpkg -L "${pkgs_b[@]}" 2>/dev/null | sort -u))
 	[ -z "$extra" ] || { say "new since before the install: $extra"; return 1; }
 }
@@ -152,7 +154,7 @@ if [ -n "$kernel_b" ] && [ "$(uname -r)" = "$kernel_b" ]; then
 	check user-runs-on-b runuser -u mrluser -- sh -c 'cd && ./lease-hello'
 	check rmmod rmmod mrlease
 	t=$(date +%s)
-	check purge apt-get purge -y -q $pkgs
+	check purge apt-get purge -y -q "${pkgs[@]}"
 	say "apt-get purge: $(elapsed "$t") s"
 	userdel -r mrluser 2>/dev/null
 	check nothing-left nothing_left

@@ -31,7 +31,7 @@ trixie) second="" ;;
 esac
 
 dir=$CACHE/install/$suite
-stamp=$(cat "$0" | sha256sum | cut -c1-16)
+stamp=$(sha256sum <"$0" | cut -c1-16)
 if [ -f "$dir/base.img" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
 	echo "$dir"
 	exit 0
