@@ -39,7 +39,12 @@ static int mrl_open(struct inode *inode, struct file *file)
 	ctx->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	ctx->owner = get_pid(task_tgid(current));
 	get_task_comm(ctx->owner_comm, current->group_leader);
-	ctx->uid = current_uid();
+	/*
+	 * Who may see the context's leases over netlink: the effective uid, so
+	 * that a set-user-ID program's leases (addresses, files) are not shown
+	 * to the user who ran it, as its /proc/PID/maps is not.
+	 */
+	ctx->uid = current_euid();
 	mutex_init(&ctx->mutex);
 	ctx->itree = RB_ROOT_CACHED;
 	mrl_anchors_init(ctx);

@@ -52,7 +52,7 @@ struct mrl_ctx {
 	struct pid_namespace *pid_ns;	/* opener's, for breaker pids */
 	struct pid *owner;		/* opener's thread group */
 	char owner_comm[TASK_COMM_LEN];
-	kuid_t uid;
+	kuid_t uid;			/* opener's euid: who sees the leases */
 	struct mrl_user *user;
 	/* CAP_SYS_ADMIN of the last arm's credentials (arm.c), under mutex */
 	const struct cred *admin_cred;	/* referenced till close */

@@ -98,10 +98,13 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 	return 0;
 }
 
-/* May the caller of a netlink request see @lease? */
+/*
+ * May the caller of a netlink request see @lease?  Admins, and the lease's
+ * effective uid (the opener's, see mrl_open()).
+ */
 bool mrl_lease_visible(struct mrl_lease *lease, bool admin)
 {
-	return admin || uid_eq(lease->ctx->uid, current_uid());
+	return admin || uid_eq(lease->ctx->uid, current_euid());
 }
 
 /* As mrl_lease_snapshot(), with ctx->lock held. */

@@ -546,7 +546,8 @@ struct mrlease_status {
  * For operators: who holds which lease, why a truncate waits, and what the
  * module is doing.  Requesting the family autoloads the module.  Lease ids
  * are unique across all contexts, so an id names one lease here and in the
- * ioctls.  Unprivileged callers see only leases of their own uid; commands
+ * ioctls.  Unprivileged callers see only leases of contexts opened with
+ * their effective uid (a set-user-ID program's are its owner's); commands
  * marked (admin) need CAP_SYS_ADMIN (-EPERM otherwise).  Attribute policies
  * are strict: unknown attributes, wrong lengths and attributes a command does
  * not take are rejected with -EINVAL and an extended-ACK message.
