@@ -112,12 +112,14 @@ from_disk() {
 	debugfs -R "dump $1 $2" "$run/root.img" >/dev/null 2>&1 && [ -s "$2" ]
 }
 
-if boot 1 "$dir/root/boot/vmlinuz-$kernel_a" "$dir/root/boot/initrd.img-$kernel_a" && [ -n "$kernel_b" ]; then
-	if from_disk "/boot/vmlinuz-$kernel_b" "$run/vmlinuz-b" && from_disk "/boot/initrd.img-$kernel_b" "$run/initrd-b"
+# Stage 2 boots the second kernel, or the first again where the suite has none.
+kernel_2=${kernel_b:-$kernel_a}
+if boot 1 "$dir/root/boot/vmlinuz-$kernel_a" "$dir/root/boot/initrd.img-$kernel_a"; then
+	if from_disk "/boot/vmlinuz-$kernel_2" "$run/vmlinuz-2" && from_disk "/boot/initrd.img-$kernel_2" "$run/initrd-2"
 	then
-		boot 2 "$run/vmlinuz-b" "$run/initrd-b"
+		boot 2 "$run/vmlinuz-2" "$run/initrd-2"
 	else
-		say "kernel $kernel_b is not on the guest's disk after stage 1"
+		say "kernel $kernel_2 is not on the guest's disk after stage 1"
 		failed=$((failed + 1))
 	fi
 fi
