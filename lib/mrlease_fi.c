@@ -61,13 +61,15 @@ struct mon_range {
 	unsigned int refs;		/* subscriptions */
 	bool dying;			/* broken: the reader is telling the caches */
 	struct mon_range *next;		/* in its bucket */
+	struct mon_range *id_next;	/* in its bucket of mon.by_id */
 };
 
 static struct {
 	struct fid_mem_monitor fid;	/* what libfabric imported */
 	struct mrlease_ctx *ctx;
 	pthread_mutex_t lock;		/* the table; never held across notify */
-	struct mon_range *table[MON_BUCKETS];
+	struct mon_range *table[MON_BUCKETS];	/* by (addr, len) */
+	struct mon_range *by_id[MON_BUCKETS];	/* by lease id, for the reader */
 	unsigned long ranges;
 	pthread_t reader;
 	bool imported, reading, forked, dead;
@@ -136,6 +138,21 @@ static bool mon_key_valid(uintptr_t addr, size_t len)
 	return found;
 }
 
+/* Lease ids are handed out in sequence: their low bits spread well. */
+static struct mon_range **mon_id_bucket(uint64_t id)
+{
+	return &mon.by_id[id & (MON_BUCKETS - 1)];
+}
+
+static void mon_link(struct mon_range *r)
+{
+	r->next = *mon_bucket(r->addr, r->len);
+	*mon_bucket(r->addr, r->len) = r;
+	r->id_next = *mon_id_bucket(r->id);
+	*mon_id_bucket(r->id) = r;
+	mon.ranges++;
+}
+
 static void mon_unlink(struct mon_range *gone)
 {
 	struct mon_range **p = mon_bucket(gone->addr, gone->len);
@@ -143,19 +160,20 @@ static void mon_unlink(struct mon_range *gone)
 	while (*p != gone)
 		p = &(*p)->next;
 	*p = gone->next;
+	for (p = mon_id_bucket(gone->id); *p != gone; p = &(*p)->id_next)
+		;
+	*p = gone->id_next;
 	mon.ranges--;
 }
 
-/* The range of lease @id, or NULL.  Under mon.lock; events are rare. */
+/* The range of lease @id, or NULL (unsubscribed meanwhile).  Under mon.lock. */
 static struct mon_range *mon_lease_range(uint64_t id)
 {
 	struct mon_range *r;
-	unsigned int b;
 
-	for (b = 0; b < MON_BUCKETS; b++)
-		for (r = mon.table[b]; r; r = r->next)
-			if (r->id == id)
-				return r;
+	for (r = *mon_id_bucket(id); r; r = r->id_next)
+		if (r->id == id)
+			return r;
 	return NULL;
 }
 
@@ -208,9 +226,7 @@ static int mon_subscribe(struct fid_mem_monitor *fid, const void *addr,
 		ret = -FI_ENOSPC;
 		goto unlock;
 	}
-	r->next = *mon_bucket(r->addr, len);
-	*mon_bucket(r->addr, len) = r;
-	mon.ranges++;
+	mon_link(r);
 	mon.leases++;
 unlock:
 	pthread_mutex_unlock(&mon.lock);

@@ -60,13 +60,15 @@ struct ucm_lease {
 	uintptr_t addr;
 	size_t len;
 	uint64_t id;
-	struct ucm_lease *next;
+	struct ucm_lease *next;		/* in its bucket of src.table */
+	struct ucm_lease *id_next;	/* in its bucket of src.by_id */
 };
 
 static struct {
 	struct mrlease_ctx *ctx;	/* NULL: no leases (yet, in a forked child) */
 	pthread_mutex_t lock;		/* the table; the context's start */
 	struct ucm_lease *table[UCM_BUCKETS];	/* by MR */
+	struct ucm_lease *by_id[UCM_BUCKETS];	/* by lease id, for the reader */
 	bool debug;
 	bool gave_up;			/* no context to be had: do not try each time */
 	unsigned long leases, breaks;	/* for the tests */
@@ -111,6 +113,21 @@ static struct ucm_lease **src_bucket(const struct ibv_mr *mr)
 	return &src.table[((uintptr_t)mr >> 6) * 0x9e3779b97f4a7c15ull >> 52 & (UCM_BUCKETS - 1)];
 }
 
+/* Lease ids are handed out in sequence: their low bits spread well. */
+static struct ucm_lease **src_id_bucket(uint64_t id)
+{
+	return &src.by_id[id & (UCM_BUCKETS - 1)];
+}
+
+/* Under src.lock. */
+static void src_link(struct ucm_lease *l)
+{
+	l->next = *src_bucket(l->mr);
+	*src_bucket(l->mr) = l;
+	l->id_next = *src_id_bucket(l->id);
+	*src_id_bucket(l->id) = l;
+}
+
 /* Unlink the lease of @mr, if any.  Under src.lock. */
 static struct ucm_lease *src_unlink(const struct ibv_mr *mr)
 {
@@ -120,6 +137,9 @@ static struct ucm_lease *src_unlink(const struct ibv_mr *mr)
 		if ((*p)->mr == mr) {
 			l = *p;
 			*p = l->next;
+			for (p = src_id_bucket(l->id); *p != l; p = &(*p)->id_next)
+				;
+			*p = l->id_next;
 			return l;
 		}
 	return NULL;
@@ -171,8 +191,7 @@ static struct ibv_mr *src_keep(struct ucm_lease *l, struct ibv_mr *mr)
 	pthread_mutex_lock(&src.lock);
 	/* An MR at this address again: the old one was freed unseen. */
 	old = src_unlink(mr);
-	l->next = *src_bucket(mr);
-	*src_bucket(mr) = l;
+	src_link(l);
 	src.leases++;
 	pthread_mutex_unlock(&src.lock);
 	if (old) {
@@ -245,18 +264,17 @@ MRLEASE_EXPORT int ibv_dereg_mr(struct ibv_mr *mr)
 	return 0;
 }
 
-/* The range of lease @id, if it is still ours.  Under src.lock; breaks are rare. */
+/* The range of lease @id, if it is still ours.  Under src.lock. */
 static bool src_range(uint64_t id, uintptr_t *addr, size_t *len)
 {
 	const struct ucm_lease *l;
 
-	for (unsigned int b = 0; b < UCM_BUCKETS; b++)
-		for (l = src.table[b]; l; l = l->next)
-			if (l->id == id) {
-				*addr = l->addr;
-				*len = l->len;
-				return true;
-			}
+	for (l = *src_id_bucket(id); l; l = l->id_next)
+		if (l->id == id) {
+			*addr = l->addr;
+			*len = l->len;
+			return true;
+		}
 	return false;
 }
 
@@ -345,7 +363,7 @@ static void src_atfork_child(void)
 	src.ctx = NULL;
 	src.gave_up = false;
 	for (unsigned int b = 0; b < UCM_BUCKETS; b++)
-		src.table[b] = NULL;
+		src.table[b] = src.by_id[b] = NULL;
 }
 
 __attribute__((constructor)) static void src_init(void)
