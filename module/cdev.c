@@ -40,11 +40,13 @@ static int mrl_open(struct inode *inode, struct file *file)
 	ctx->owner = get_pid(task_tgid(current));
 	get_task_comm(ctx->owner_comm, current->group_leader);
 	/*
-	 * Who may see the context's leases over netlink: the effective uid, so
-	 * that a set-user-ID program's leases (addresses, files) are not shown
-	 * to the user who ran it, as its /proc/PID/maps is not.
+	 * Who may see the context's leases over netlink (addresses, cookies,
+	 * files): the effective uid; and a set-user-ID or set-group-ID
+	 * program's only admins, as only they may read its /proc/PID/maps.
 	 */
 	ctx->uid = current_euid();
+	ctx->setid = !uid_eq(current_euid(), current_uid()) ||
+		     !gid_eq(current_egid(), current_gid());
 	mutex_init(&ctx->mutex);
 	ctx->itree = RB_ROOT_CACHED;
 	mrl_anchors_init(ctx);

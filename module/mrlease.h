@@ -53,6 +53,7 @@ struct mrl_ctx {
 	struct pid *owner;		/* opener's thread group */
 	char owner_comm[TASK_COMM_LEN];
 	kuid_t uid;			/* opener's euid: who sees the leases */
+	bool setid;			/* opened set-id: leases for admins only */
 	struct mrl_user *user;
 	/* CAP_SYS_ADMIN of the last arm's credentials (arm.c), under mutex */
 	const struct cred *admin_cred;	/* referenced till close */
@@ -319,7 +320,8 @@ void mrl_lease_snapshot_locked(struct mrl_lease *lease,
 			       struct mrl_lease_snapshot *snap);
 void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap);
 void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
-bool mrl_lease_visible(struct mrl_lease *lease, bool admin);
+bool mrl_lease_visible(struct mrl_lease *lease, const struct cred *opener,
+		       bool admin);
 
 /* lease.c */
 extern struct workqueue_struct *mrl_wq;

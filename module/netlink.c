@@ -9,11 +9,13 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/dcache.h>
+#include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "compat.h"
 #include "mrlease.h"
@@ -61,6 +63,12 @@ static const struct nla_policy mrl_nl_config_set_policy[MRLEASE_A_MAX + 1] = {
 static bool mrl_nl_admin(const struct sk_buff *skb)
 {
 	return netlink_capable(skb, CAP_SYS_ADMIN);
+}
+
+/* The credentials the requesting socket was opened with. */
+static const struct cred *mrl_nl_opener(const struct sk_buff *skb)
+{
+	return NETLINK_CB(skb).sk->sk_socket->file->f_cred;
 }
 
 static int mrl_nl_put_u64(struct sk_buff *skb, int type, u64 value)
@@ -172,7 +180,8 @@ static int mrl_nl_lease_get_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	mrl_registry_lock();
 	lease = mrl_registry_find(nla_get_u64(info->attrs[MRLEASE_A_LEASE_ID]));
-	if (!lease || !mrl_lease_visible(lease, mrl_nl_admin(skb))) {
+	if (!lease ||
+	    !mrl_lease_visible(lease, mrl_nl_opener(skb), mrl_nl_admin(skb))) {
 		mrl_registry_unlock();
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[MRLEASE_A_LEASE_ID],
 				    "no such lease");
@@ -220,7 +229,7 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 	cb->seq = mrl_registry_seq();
 	for (lease = mrl_registry_next(&slot); lease;
 	     slot++, lease = mrl_registry_next(&slot)) {
-		if (!mrl_lease_visible(lease, admin))
+		if (!mrl_lease_visible(lease, mrl_nl_opener(cb->skb), admin))
 			continue;
 		mrl_lease_snapshot(lease, &snap);
 		if (!filter_pid || snap.owner_pid == pid)

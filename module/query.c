@@ -4,6 +4,7 @@
  * snapshots netlink dumps and notifies (taken under ctx->lock, sent
  * without it), and who may see which lease.  Nothing here changes a lease.
  */
+#include <linux/cred.h>
 #include <linux/path.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -99,12 +100,21 @@ int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q)
 }
 
 /*
- * May the caller of a netlink request see @lease?  Admins, and the lease's
- * effective uid (the opener's, see mrl_open()).
+ * May a netlink request see @lease?  Admins may; others only a lease of a
+ * context opened with their effective uid, not set-id (mrl_open()).  Both
+ * the socket's opener (@opener) and the current task must qualify: a dump
+ * goes on in whichever task reads the socket next, which may be a set-user-ID
+ * program handed the socket (netlink_capable() asks both too).
  */
-bool mrl_lease_visible(struct mrl_lease *lease, bool admin)
+bool mrl_lease_visible(struct mrl_lease *lease, const struct cred *opener,
+		       bool admin)
 {
-	return admin || uid_eq(lease->ctx->uid, current_euid());
+	const struct mrl_ctx *ctx = lease->ctx;
+
+	if (admin)
+		return true;
+	return !ctx->setid && uid_eq(ctx->uid, opener->euid) &&
+	       uid_eq(ctx->uid, current_euid());
 }
 
 /* As mrl_lease_snapshot(), with ctx->lock held. */

@@ -547,10 +547,11 @@ struct mrlease_status {
  * module is doing.  Requesting the family autoloads the module.  Lease ids
  * are unique across all contexts, so an id names one lease here and in the
  * ioctls.  Unprivileged callers see only leases of contexts opened with
- * their effective uid (a set-user-ID program's are its owner's); commands
- * marked (admin) need CAP_SYS_ADMIN (-EPERM otherwise).  Attribute policies
- * are strict: unknown attributes, wrong lengths and attributes a command does
- * not take are rejected with -EINVAL and an extended-ACK message.
+ * their effective uid, not by a set-user-ID or set-group-ID program;
+ * commands marked (admin) need CAP_SYS_ADMIN (-EPERM otherwise).  Attribute
+ * policies are strict: unknown attributes, wrong lengths and attributes a
+ * command does not take are rejected with -EINVAL and an extended-ACK
+ * message.
  *
  * MRLEASE_CMD_LEASE_GET
  *	do: MRLEASE_A_LEASE_ID required; -ENOENT if there is no such lease
