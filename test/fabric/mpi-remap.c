@@ -2,7 +2,7 @@
 /*
  * An MPI program that knows nothing of mrlease (96-mpi-remap runs it under
  * mpiexec, with and without LD_PRELOAD=libmrlease-ucm.so): rank 0 sends a
- * 1 MiB buffer to rank 1 twice (rendezvous; the second send hits the
+ * 960 KiB buffer to rank 1 twice (rendezvous; the second send hits the
  * registration cache), then puts new pages with a new pattern under it by
  * raw munmap + raw mmap system calls, which no libc hook sees, and sends
  * again until rank 1 receives the new pattern, for at most a second.
@@ -21,7 +21,11 @@
 
 #include <mpi.h>
 
-#define LEN		(1 << 20)
+/*
+ * Not 1 MiB: 6.1's rxe reads past its page map for an RDMA READ that ends
+ * at the end of a 256-page MR (KASAN on the debug kernel).
+ */
+#define LEN		(960 << 10)
 #define WINDOW_MS	1000
 #define OLD		0x5a
 #define NEW		0xa5

@@ -28,7 +28,11 @@
  * over rxe gets through only on GID 0 (UCX_IB_GID_INDEX=0).  The UCX_*
  * variables below are only defaults: the environment's win.
  */
-#define LEN		(1u << 20)
+/*
+ * Not 1 MiB: 6.1's rxe reads past its page map for an RDMA READ that ends
+ * at the end of a 256-page MR (KASAN on the debug kernel).
+ */
+#define LEN		(960u << 10)
 
 #include "remap.h"
 
@@ -412,7 +416,7 @@ int main(int argc, char **argv)
 	setenv("UCX_TLS", "rc_verbs,tcp,self", 0);
 	setenv("UCX_NET_DEVICES", "rxe0:1,veth0", 0);
 	setenv("UCX_SOCKADDR_TLS_PRIORITY", "tcp", 0);
-	/* Rendezvous for a 1 MiB message whatever UCX estimates for an emulated link. */
+	/* Rendezvous for a 960 KiB message whatever UCX estimates for an emulated link. */
 	setenv("UCX_RNDV_THRESH", "8192", 0);
 	if (argc > 1) {
 		/* A half ("stock" or "mrlease": only the environment differs). */
