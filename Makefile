@@ -36,7 +36,7 @@ install: lib tools
 dkms-install:
 	install -d $(DKMSDIR)/module/compat $(DKMSDIR)/uapi/linux
 	install -m 0644 dkms.conf VERSION $(DKMSDIR)/
-	install -m 0644 module/Kbuild module/Makefile module/*.h \
+	install -m 0644 module/Kbuild module/Makefile $(filter-out module/compat-have.h,$(wildcard module/*.h)) \
 		$(filter-out %.mod.c module/race.c,$(wildcard module/*.c)) $(DKMSDIR)/module/
 	install -m 0644 module/compat/Kbuild.include module/compat/*.c $(DKMSDIR)/module/compat/
 	install -m 0644 uapi/linux/mrlease.h $(DKMSDIR)/uapi/linux/
