@@ -19,6 +19,24 @@
 
 enum change { CH_MUNMAP, CH_MREMAP, CH_DONTNEED, CH_FOREIGN_TRUNCATE, CH_NR };
 
+/*
+ * "LD_PRELOAD=<dir>/lib/libmrlease-ucm.so" into @buf, <dir> the test's own
+ * directory (the rig puts the libraries in lib/ beside the tests).
+ */
+static inline void preload_env(char *buf, size_t size)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		t_fail("readlink /proc/self/exe: %s", strerror(errno));
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(buf, size, "LD_PRELOAD=%s/lib/libmrlease-ucm.so", exe);
+	if (access(buf + strlen("LD_PRELOAD="), R_OK))
+		t_fail("%s: %s", buf, strerror(errno));
+}
+
 /* How many of this process's descriptors are open on /dev/mrlease. */
 static inline int mrlease_fds(void)
 {

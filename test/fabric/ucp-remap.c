@@ -404,8 +404,6 @@ int main(int argc, char **argv)
 	long long stock[CH_NR], lease[CH_NR];
 	char preload[4200];
 	const char *const env_lease[] = { preload, NULL };
-	char exe[4096];
-	ssize_t n;
 
 	/*
 	 * rc_verbs for all lanes, so that the data moves by RDMA from the
@@ -429,13 +427,7 @@ int main(int argc, char **argv)
 		t_skip("no rxe0 (soft-RoCE)");
 	if (access(T_DEVICE, F_OK))
 		t_skip("no %s", T_DEVICE);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	CHECK(n > 0);
-	exe[n] = 0;
-	*strrchr(exe, '/') = 0;
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/lib/libmrlease-ucm.so", exe);
-	if (access(preload + strlen("LD_PRELOAD="), R_OK))
-		t_fail("%s: %s", preload, strerror(errno));
+	preload_env(preload, sizeof(preload));
 	run_half("stock", NULL, stock, CH_NR);
 	run_half("mrlease", env_lease, lease, CH_NR);
 	for (int ch = 0; ch < CH_NR; ch++) {

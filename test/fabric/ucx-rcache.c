@@ -269,8 +269,6 @@ int main(int argc, char **argv)
 	 */
 	const char *const env_fork[] = { preload, "UCX_IB_RCACHE_PURGE_ON_FORK=n", NULL };
 	long long none[CH_NR];
-	char exe[4096];
-	ssize_t n;
 
 	/* The rcache on, or uct_md_open() fails: nothing to test without it. */
 	setenv("UCX_IB_RCACHE", "yes", 1);
@@ -286,13 +284,7 @@ int main(int argc, char **argv)
 	}
 	if (access(T_DEVICE, F_OK))
 		t_skip("no %s", T_DEVICE);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	CHECK(n > 0);
-	exe[n] = 0;
-	*strrchr(exe, '/') = 0;
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/lib/libmrlease-ucm.so", exe);
-	if (access(preload + strlen("LD_PRELOAD="), R_OK))
-		t_fail("%s: %s", preload, strerror(errno));
+	preload_env(preload, sizeof(preload));
 	run_half("stock", NULL, stock, CH_NR);
 	run_half("mrlease", env_lease, lease, CH_NR);
 	run_half("fork", env_fork, none, 0);
