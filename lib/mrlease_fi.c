@@ -138,7 +138,7 @@ static bool mon_key_valid(uintptr_t addr, size_t len)
 	return found;
 }
 
-/* Lease ids are handed out in sequence: their low bits spread well. */
+/* Lease ids are registry slots, lowest free first: their low bits spread well. */
 static struct mon_range **mon_id_bucket(uint64_t id)
 {
 	return &mon.by_id[id & (MON_BUCKETS - 1)];

@@ -113,7 +113,7 @@ static struct ucm_lease **src_bucket(const struct ibv_mr *mr)
 	return &src.table[((uintptr_t)mr >> 6) * 0x9e3779b97f4a7c15ull >> 52 & (UCM_BUCKETS - 1)];
 }
 
-/* Lease ids are handed out in sequence: their low bits spread well. */
+/* Lease ids are registry slots, lowest free first: their low bits spread well. */
 static struct ucm_lease **src_id_bucket(uint64_t id)
 {
 	return &src.by_id[id & (UCM_BUCKETS - 1)];

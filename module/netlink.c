@@ -212,6 +212,7 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 				   struct netlink_callback *cb)
 {
 	struct nlattr **attrs = mrl_compat_dump_attrs(cb);
+	const struct cred *opener = mrl_nl_opener(cb->skb);
 	bool admin = mrl_nl_admin(cb->skb);
 	struct mrl_lease_snapshot snap;
 	unsigned long slot = cb->args[0];
@@ -229,7 +230,7 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 	cb->seq = mrl_registry_seq();
 	for (lease = mrl_registry_next(&slot); lease;
 	     slot++, lease = mrl_registry_next(&slot)) {
-		if (!mrl_lease_visible(lease, mrl_nl_opener(cb->skb), admin))
+		if (!mrl_lease_visible(lease, opener, admin))
 			continue;
 		mrl_lease_snapshot(lease, &snap);
 		if (!filter_pid || snap.owner_pid == pid)
