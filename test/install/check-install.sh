@@ -78,7 +78,7 @@ boot() {
 	say "boot $stage: $(basename "$2") (console: $console)"
 	# cache=unsafe: the disk is thrown away after the run, so dpkg's fsyncs need not reach the host's disk.
 	timeout -k 10 "$timeout" qemu-system-x86_64 \
-		-machine "q35,nvdimm=on,kernel-irqchip=split" -accel tcg -cpu max -smp 2 -m "2G,slots=4,maxmem=8G" \
+		-machine "q35,nvdimm=on,kernel-irqchip=split" -accel tcg -cpu max,la57=off -smp 2 -m "2G,slots=4,maxmem=8G" \
 		-object "memory-backend-file,id=nvm0,share=on,mem-path=$run/nvdimm0.img,size=512M,align=2M" \
 		-device "nvdimm,id=nvdimm0,memdev=nvm0" \
 		-object "memory-backend-file,id=nvm1,share=on,mem-path=$run/nvdimm1.img,size=512M,align=2M" \
