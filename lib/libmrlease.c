@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mrlease.h"
@@ -28,6 +29,18 @@ struct mrlease_ctx {
 	size_t event_size;		/* the module's record size */
 	unsigned char evbuf[];		/* one record, if larger than ours */
 };
+
+/*
+ * The library's own mappings are not the program's memory: memory hooks
+ * (UCX's UCM, LD_PRELOAD interposers) need not see them go, and must not
+ * when a forked child's atfork handler closes its parent's context
+ * (libmrlease-ucm does): a lock of the hook's that another thread of the
+ * parent held at fork() stays held in the child.
+ */
+static void unmap_own(const volatile void *addr, size_t len)
+{
+	syscall(SYS_munmap, (void *)addr, len);
+}
 
 static int neg_errno(void)
 {
@@ -91,7 +104,7 @@ MRLEASE_EXPORT int mrlease_open(struct mrlease_ctx **ctxp, unsigned int flags)
 	ctx->event_size = api.event_size ? api.event_size : sizeof(struct mrlease_event);
 	if (ctx->event_size > 4096) {
 		ret = -EPROTO;
-		munmap(status, ctx->status_len);
+		unmap_own(status, ctx->status_len);
 		goto close_fd;
 	}
 	/* Without the words, mrlease_valid() says "not valid": still correct. */
@@ -118,9 +131,9 @@ MRLEASE_EXPORT void mrlease_close(struct mrlease_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	munmap((void *)ctx->status, ctx->status_len);
+	unmap_own(ctx->status, ctx->status_len);
 	if (ctx->words)
-		munmap((void *)ctx->words, ctx->words_len);
+		unmap_own(ctx->words, ctx->words_len);
 	close(ctx->fd);
 	free(ctx);
 }

@@ -354,16 +354,28 @@ static int src_start(void)
 
 /*
  * A forked child may not use its parent's context, nor touch the parent's
- * leases through the fd it inherited: it forgets them both, and opens a
- * context of its own at its first registration.
+ * leases through the fd it inherited: it closes its copy (the parent's
+ * kernel context, and the leases charged to the user, must not outlive the
+ * parent in it), forgets the leases, and opens a context of its own at its
+ * first registration.  mrlease_close() unmaps with raw system calls: UCM's
+ * hooks, whose locks another parent thread may have held at fork(), are not
+ * entered here.
  */
 static void src_atfork_child(void)
 {
+	struct mrlease_ctx *inherited = src.ctx;
+
 	pthread_mutex_init(&src.lock, NULL);
 	src.ctx = NULL;
+	mrlease_close(inherited);
 	src.gave_up = false;
-	for (unsigned int b = 0; b < UCM_BUCKETS; b++)
+	for (unsigned int b = 0; b < UCM_BUCKETS; b++) {
+		for (struct ucm_lease *l = src.table[b], *next; l; l = next) {
+			next = l->next;
+			free(l);
+		}
 		src.table[b] = src.by_id[b] = NULL;
+	}
 }
 
 __attribute__((constructor)) static void src_init(void)

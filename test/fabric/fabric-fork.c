@@ -81,7 +81,7 @@ static uint64_t reg(char *buf, struct fid_mr **mr)
 static void __attribute__((noreturn))
 child(char *buf, uint64_t key, const unsigned long c0[6], int registered, int go)
 {
-	int fds = mrlease_fds();
+	int fds = mrlease_fds(), maps = mrlease_maps();
 	struct fid_mr *mr[2];
 	unsigned long c[6];
 	uint64_t k[2];
@@ -92,8 +92,9 @@ child(char *buf, uint64_t key, const unsigned long c0[6], int registered, int go
 	 * could unregister the parent's leases through it, and would keep them
 	 * after the parent exits.
 	 */
-	if (fds)
-		t_fail("the child kept %d descriptor(s) of its parent's on /dev/mrlease", fds);
+	if (fds || maps)
+		t_fail("the child kept its parent's context open: %d descriptor(s), %d mapping(s) "
+		       "of /dev/mrlease", fds, maps);
 	for (int i = 0; i < 2; i++) {
 		k[i] = reg(buf, &mr[i]);
 		if (k[i] == key)
@@ -158,8 +159,8 @@ int main(void)
 	t_pipe(registered);
 	t_pipe(go);
 	/* Else the child's check of its descriptors would prove nothing. */
-	if (mrlease_fds() < 1)
-		t_fail("the parent has no descriptor on /dev/mrlease before the fork");
+	if (mrlease_fds() < 1 || mrlease_maps() < 1)
+		t_fail("the parent has no descriptor or no mapping of /dev/mrlease before the fork");
 	pid = t_fork();
 	if (pid == 0) {
 		close(registered[0]);
