@@ -37,12 +37,19 @@ mkdir -p "$out"
 "$RIG_DIR/deps.sh" >&2 || die "installing dependencies failed"
 
 # build_copy REL DIR: build module/ against REL in DIR (a copy of module/ and uapi/ with kept objects).
+# In a git tree only the tracked files are copied: CI builds module/ in place for 6.1 while this runs, and
+# a file kbuild is writing or removing there must not be copied (nor fail tar).
 build_copy() {
 	local rel=$1 dir=$2
 	mkdir -p "$dir"
-	tar -C "$REPO_ROOT" -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' \
-		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers module uapi VERSION |
-		tar -C "$dir" -xf -
+	if git -C "$REPO_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$REPO_ROOT" ls-files -z module uapi VERSION | tar -C "$REPO_ROOT" --null -T - -cf - |
+			tar -C "$dir" -xf -
+	else
+		tar -C "$REPO_ROOT" -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' \
+			--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers --exclude='*.have' \
+			--exclude=compat-have.h module uapi VERSION | tar -C "$dir" -xf -
+	fi
 	(cd "$dir/module" && kernel_make "$rel" -j"$(nproc)" -C "$dir/module" KDIR="$(kernel_kdir "$rel")" MRLEASE_WERROR=1)
 }
 
