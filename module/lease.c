@@ -222,7 +222,7 @@ static bool mrl_lease_ntf_take(struct mrl_lease *lease,
 {
 	if (!mrl_lease_ntf_unqueue(lease))
 		return false;
-	mrl_lease_snapshot_locked(lease, snap);
+	mrl_lease_snapshot_locked(lease, snap, &init_pid_ns);
 	return true;
 }
 
@@ -256,7 +256,8 @@ static void mrl_lease_ntf_work(struct work_struct *work)
 					       struct mrl_lease_break, ntf_node);
 		if (brk) {
 			list_del_init(&brk->ntf_node);
-			mrl_lease_snapshot_locked(brk->lease, &snap);
+			mrl_lease_snapshot_locked(brk->lease, &snap,
+						  &init_pid_ns);
 		}
 		spin_unlock(&ctx->lock);
 		if (!brk)
@@ -336,7 +337,7 @@ static void mrl_lease_timeout_work(struct work_struct *work)
 		/* Only under the lock: an unregister may free it after. */
 		notify = mrl_netlink_has_listeners();
 		if (notify)
-			mrl_lease_snapshot_locked(lease, &snap);
+			mrl_lease_snapshot_locked(lease, &snap, &init_pid_ns);
 		spin_unlock(&ctx->lock);
 		/* A kworker must not wait on a page lock user space may hold. */
 		mrl_pins_put_deferred(pins);

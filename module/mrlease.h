@@ -317,8 +317,10 @@ void mrl_anchors_put_all(struct mrl_ctx *ctx);
 /* query.c */
 int mrl_lease_query(struct mrl_ctx *ctx, struct mrlease_query *q);
 void mrl_lease_snapshot_locked(struct mrl_lease *lease,
-			       struct mrl_lease_snapshot *snap);
-void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap);
+			       struct mrl_lease_snapshot *snap,
+			       struct pid_namespace *pid_ns);
+void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap,
+			struct pid_namespace *pid_ns);
 void mrl_lease_snapshot_put(struct mrl_lease_snapshot *snap);
 bool mrl_lease_visible(struct mrl_lease *lease, const struct cred *opener,
 		       bool admin);

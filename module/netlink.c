@@ -12,7 +12,9 @@
 #include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/module.h>
+#include <linux/pid_namespace.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -76,15 +78,16 @@ static int mrl_nl_put_u64(struct sk_buff *skb, int type, u64 value)
 	return nla_put_u64_64bit(skb, type, value, MRLEASE_A_PAD);
 }
 
+/* @ns: the user namespace the reader sees uids in. */
 static int mrl_nl_put_lease_attrs(struct sk_buff *skb,
 				  const struct mrl_lease_snapshot *s,
-				  char *pathbuf)
+				  struct user_namespace *ns, char *pathbuf)
 {
 	if (mrl_nl_put_u64(skb, MRLEASE_A_LEASE_ID, s->id) ||
 	    nla_put_u32(skb, MRLEASE_A_OWNER_PID, s->owner_pid) ||
 	    nla_put_string(skb, MRLEASE_A_OWNER_COMM, s->owner_comm) ||
 	    nla_put_u32(skb, MRLEASE_A_OWNER_UID,
-			from_kuid_munged(current_user_ns(), s->uid)) ||
+			from_kuid_munged(ns, s->uid)) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_ADDR, s->addr) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_LEN, s->len) ||
 	    mrl_nl_put_u64(skb, MRLEASE_A_COOKIE, s->cookie) ||
@@ -140,7 +143,8 @@ static int mrl_nl_put_breaker(struct sk_buff *skb,
 static int mrl_nl_fill_lease(struct sk_buff *skb,
 			     const struct mrl_lease_snapshot *s, u32 portid,
 			     u32 seq, int flags, u8 cmd, u32 ntf,
-			     struct netlink_callback *cb, char *pathbuf)
+			     struct netlink_callback *cb,
+			     struct user_namespace *ns, char *pathbuf)
 {
 	void *hdr;
 
@@ -149,7 +153,7 @@ static int mrl_nl_fill_lease(struct sk_buff *skb,
 		return -EMSGSIZE;
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
-	if (mrl_nl_put_lease_attrs(skb, s, pathbuf))
+	if (mrl_nl_put_lease_attrs(skb, s, ns, pathbuf))
 		goto cancel;
 	if (ntf) {
 		if (nla_put_u32(skb, MRLEASE_A_NTF, ntf))
@@ -187,7 +191,7 @@ static int mrl_nl_lease_get_doit(struct sk_buff *skb, struct genl_info *info)
 				    "no such lease");
 		return -ENOENT;
 	}
-	mrl_lease_snapshot(lease, &snap);
+	mrl_lease_snapshot(lease, &snap, task_active_pid_ns(current));
 	mrl_registry_unlock();
 
 	ret = -ENOMEM;
@@ -196,7 +200,8 @@ static int mrl_nl_lease_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!pathbuf || !msg)
 		goto out;
 	ret = mrl_nl_fill_lease(msg, &snap, info->snd_portid, info->snd_seq, 0,
-				MRLEASE_CMD_LEASE_GET, 0, NULL, pathbuf);
+				MRLEASE_CMD_LEASE_GET, 0, NULL,
+				mrl_nl_opener(skb)->user_ns, pathbuf);
 	if (ret)
 		goto out;
 	ret = genlmsg_reply(msg, info);
@@ -232,13 +237,13 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 	     slot++, lease = mrl_registry_next(&slot)) {
 		if (!mrl_lease_visible(lease, opener, admin))
 			continue;
-		mrl_lease_snapshot(lease, &snap);
+		mrl_lease_snapshot(lease, &snap, task_active_pid_ns(current));
 		if (!filter_pid || snap.owner_pid == pid)
 			ret = mrl_nl_fill_lease(skb, &snap,
 						NETLINK_CB(cb->skb).portid,
 						cb->nlh->nlmsg_seq, NLM_F_MULTI,
 						MRLEASE_CMD_LEASE_GET, 0, cb,
-						pathbuf);
+						opener->user_ns, pathbuf);
 		mrl_lease_snapshot_put(&snap);
 		if (ret)
 			break;
@@ -458,7 +463,7 @@ void mrl_netlink_notify_snapshot(struct mrl_lease_snapshot *snap, u32 ntf)
 	if (!msg || !pathbuf)
 		goto out;
 	if (!mrl_nl_fill_lease(msg, snap, 0, 0, 0, MRLEASE_CMD_LEASE_NTF, ntf,
-			       NULL, pathbuf)) {
+			       NULL, &init_user_ns, pathbuf)) {
 		genlmsg_multicast(&mrl_genl_family, msg, 0,
 				  MRL_NL_MCGRP_MONITOR, GFP_KERNEL);
 		msg = NULL;
@@ -475,7 +480,7 @@ void mrl_netlink_notify(struct mrl_lease *lease, u32 ntf)
 
 	if (!mrl_netlink_has_listeners())
 		return;
-	mrl_lease_snapshot(lease, &snap);
+	mrl_lease_snapshot(lease, &snap, &init_pid_ns);
 	mrl_netlink_notify_snapshot(&snap, ntf);
 	mrl_lease_snapshot_put(&snap);
 }

@@ -119,7 +119,8 @@ bool mrl_lease_visible(struct mrl_lease *lease, const struct cred *opener,
 
 /* As mrl_lease_snapshot(), with ctx->lock held. */
 void mrl_lease_snapshot_locked(struct mrl_lease *lease,
-			       struct mrl_lease_snapshot *snap)
+			       struct mrl_lease_snapshot *snap,
+			       struct pid_namespace *pid_ns)
 {
 	struct mrl_ctx *ctx = lease->ctx;
 
@@ -130,7 +131,7 @@ void mrl_lease_snapshot_locked(struct mrl_lease *lease,
 	snap->len = mrl_lease_end(lease) - lease->it.start;
 	snap->cookie = lease->cookie;
 	snap->flags = lease->flags;
-	snap->owner_pid = pid_nr_ns(ctx->owner, task_active_pid_ns(current));
+	snap->owner_pid = pid_nr_ns(ctx->owner, pid_ns);
 	memcpy(snap->owner_comm, ctx->owner_comm, sizeof(snap->owner_comm));
 	snap->uid = ctx->uid;
 	snap->state = lease->state;
@@ -167,10 +168,17 @@ void mrl_lease_snapshot_locked(struct mrl_lease *lease,
 	}
 }
 
-void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap)
+/*
+ * What netlink tells of @lease, the owner's pid as seen in @pid_ns: the
+ * requester's for a reply, the initial one for the monitor group (its
+ * members are admins of the initial namespaces; the task that happens to
+ * cause a notification may live in any).
+ */
+void mrl_lease_snapshot(struct mrl_lease *lease, struct mrl_lease_snapshot *snap,
+			struct pid_namespace *pid_ns)
 {
 	spin_lock(&lease->ctx->lock);
-	mrl_lease_snapshot_locked(lease, snap);
+	mrl_lease_snapshot_locked(lease, snap, pid_ns);
 	spin_unlock(&lease->ctx->lock);
 }
 

@@ -5,7 +5,8 @@
 # restore; the break names the puncher (pid, comm "fallocate") and the reason (layout: XFS breaks the
 # file's layout lease first; clear if it came through the page tables); the puncher waits for the ack;
 # hold prints the event as it comes and acks after --ack-after; lease show then counts one break, ack
-# and restore, with the ack latency; stopping hold unregisters.
+# and restore, with the ack latency; stopping hold unregisters. A holder in user and pid namespaces of its
+# own shows in the notifications with its uid and pid as the initial namespaces see them.
 # shellcheck source=test/ctl/lib.sh
 . "$(dirname "$0")/bin/ctl-lib.sh"
 
@@ -27,6 +28,24 @@ probe_seen() {
 wait_for 60 probe_seen || { cat "$WORK/mon.json" "$WORK/mon.txt"; fail "the monitors never reported a probe lease"; }
 kill -0 "$MON" || fail "monitor exited: $(cat "$WORK/mon.json")"
 info "monitors joined"
+
+# A holder in user and pid namespaces of its own (uid 1000 is 0 there, it is pid 1): the monitor group is
+# the initial namespaces' admins, so its register notification names uid 1000 and the pid seen here, not
+# what the holder sees (which a holder could use to pass as root). Exit 4: the kernel refused the namespaces.
+rc=0
+"$RUNAS" 1000 "$HOLDER" -U -x anon:1 >"$WORK/ns.out" 2>&1 || rc=$?
+if [ $rc -eq 4 ]; then
+	info "no unprivileged user namespaces here: $(cat "$WORK/ns.out")"
+else
+	[ $rc -eq 0 ] || { cat "$WORK/ns.out"; fail "the holder in its own namespaces failed ($rc)"; }
+	NS_ID=$(grep '"kind"' "$WORK/ns.out" | jq .id)
+	NS_PID=$(grep '"ns_holder_pid"' "$WORK/ns.out" | jq .ns_holder_pid)
+	check_eq "the holder's own view (uid, pid)" "$(grep '"kind"' "$WORK/ns.out" | jq -c '[.uid, .owner_pid]')" "[0,1]"
+	ns_register() { jq -c --argjson id "$NS_ID" 'select(.id == $id and .event == "register") | [.uid, .owner_pid]' "$WORK/mon.json" | tail -n 1; }
+	wait_for 20 eval '[ -n "$(ns_register)" ]' || { cat "$WORK/mon.json"; fail "no register event of lease $NS_ID"; }
+	check_eq "register notification of a holder in its own namespaces (uid, pid)" "$(ns_register)" "[1000,$NS_PID]"
+	info "a holder in its own namespaces: uid 1000, pid $NS_PID in the notification"
+fi
 
 start_bg "$WORK/hold.json" "$CTL" -j hold "$F" 1M 1M --ack-after $ACK_AFTER --restore-after 1000 --timeout 60000
 HOLD=$LAST_PID

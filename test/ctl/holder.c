@@ -17,6 +17,11 @@
  * line with the count, the first and last id and the time it took.  Then
  * "ready", and the leases are held until SIGTERM/SIGINT (or, with -x, the
  * holder exits at once).  Cookies are COOKIE + index of the lease.
+ *
+ * -U: hold them from a new user and pid namespace, where the caller's uid is
+ * 0 and the holder pid 1 (what it prints is as seen there); first a line
+ * {"ns_holder_pid":PID,"ns_uid":UID} with its pid and uid as seen outside.
+ * Exits 4 if this kernel does not let the caller make the namespaces.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +32,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,6 +185,59 @@ static void on_signal(int sig)
 	_exit(0);
 }
 
+/* Exits 4 where a security module lets unshare() through but not the maps (EPERM). */
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		fprintf(stderr, "ctl-holder: write %s: %s\n", path, strerror(errno));
+		exit(errno == EPERM ? 4 : 1);
+	}
+	close(fd);
+}
+
+static pid_t ns_holder;
+
+static void forward_signal(int sig)
+{
+	kill(ns_holder, sig);
+}
+
+/* -U: the rest runs in a child, pid 1 of a new pid namespace, as uid 0 of a new user namespace. */
+static void enter_namespaces(void)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	char map[64];
+	pid_t pid;
+	int status;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWPID)) {
+		fprintf(stderr, "ctl-holder: unshare(CLONE_NEWUSER | CLONE_NEWPID): %s\n",
+			strerror(errno));
+		exit(errno == EPERM || errno == EINVAL || errno == ENOSPC ? 4 : 1);
+	}
+	write_file("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)uid);
+	write_file("/proc/self/uid_map", map);
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)gid);
+	write_file("/proc/self/gid_map", map);
+	pid = fork();
+	if (pid < 0)
+		die("fork", "");
+	if (pid == 0)
+		return;
+	printf("{\"ns_holder_pid\":%d,\"ns_uid\":%u}\n", pid, (unsigned int)uid);
+	ns_holder = pid;
+	signal(SIGTERM, forward_signal);
+	signal(SIGINT, forward_signal);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid", "");
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 int main(int argc, char **argv)
 {
 	struct mrlease_api api = { .api = MRLEASE_API, .features = MRLEASE_FEATURE_PIN |
@@ -186,8 +246,11 @@ int main(int argc, char **argv)
 
 	page = sysconf(_SC_PAGESIZE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "t:c:x")) != -1) {
+	while ((opt = getopt(argc, argv, "t:c:xU")) != -1) {
 		switch (opt) {
+		case 'U':
+			enter_namespaces();
+			break;
 		case 't':
 			timeout_ms = strtoul(optarg, NULL, 0);
 			break;

@@ -578,6 +578,9 @@ struct mrlease_status {
  *	sent to the "monitor" multicast group (joining it needs CAP_SYS_ADMIN)
  *	on MRLEASE_NTF_* changes: MRLEASE_A_NTF says which, with the lease
  *	attributes; breaks and revokes add REASON, BREAKER_PID, BREAKER_COMM.
+ *	OWNER_PID and OWNER_UID are in the initial pid and user namespaces
+ *	(the group's members are their admins); BREAKER_PID is the holder's
+ *	view, as in its events (0: a breaker the holder cannot see).
  *
  * All integers are in host byte order.  u64 attributes are padded with
  * MRLEASE_A_PAD.  Times are CLOCK_REALTIME nanoseconds.
@@ -618,9 +621,9 @@ enum mrlease_nl_attr {
 	MRLEASE_A_UNSPEC,
 	MRLEASE_A_PAD,
 	MRLEASE_A_LEASE_ID,		/* u64 */
-	MRLEASE_A_OWNER_PID,		/* u32: thread-group id, caller's pid ns */
+	MRLEASE_A_OWNER_PID,		/* u32: tgid in the caller's pid ns (NTF: initial) */
 	MRLEASE_A_OWNER_COMM,		/* string */
-	MRLEASE_A_OWNER_UID,		/* u32: in the caller's user ns */
+	MRLEASE_A_OWNER_UID,		/* u32: in the caller's user ns (NTF: initial) */
 	MRLEASE_A_ADDR,			/* u64 */
 	MRLEASE_A_LEN,			/* u64 */
 	MRLEASE_A_COOKIE,		/* u64 */
