@@ -33,9 +33,9 @@ struct mrlease_ctx {
 /*
  * The library's own mappings are not the program's memory: memory hooks
  * (UCX's UCM, LD_PRELOAD interposers) need not see them go, and must not
- * when a forked child's atfork handler closes its parent's context
- * (libmrlease-ucm does): a lock of the hook's that another thread of the
- * parent held at fork() stays held in the child.
+ * in mrlease_forget(), which runs in forked children's atfork handlers: a
+ * lock of the hook's that another thread of the parent held at fork()
+ * stays held in the child.
  */
 static void unmap_own(const volatile void *addr, size_t len)
 {
@@ -136,6 +136,22 @@ MRLEASE_EXPORT void mrlease_close(struct mrlease_ctx *ctx)
 		unmap_own(ctx->words, ctx->words_len);
 	close(ctx->fd);
 	free(ctx);
+}
+
+/*
+ * In a forked child, from its atfork handler if need be: system calls only.
+ * free() could wait forever there on a lock another parent thread held at
+ * fork() (a malloc that UCM or another interposer put in glibc's place), so
+ * the few KiB of @ctx, the child's copy of its parent's, are left.
+ */
+MRLEASE_EXPORT void mrlease_forget(struct mrlease_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	unmap_own(ctx->status, ctx->status_len);
+	if (ctx->words)
+		unmap_own(ctx->words, ctx->words_len);
+	syscall(SYS_close, ctx->fd);
 }
 
 MRLEASE_EXPORT int mrlease_get_fd(const struct mrlease_ctx *ctx)

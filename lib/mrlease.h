@@ -59,6 +59,8 @@ struct mrlease_info {
 
 int mrlease_open(struct mrlease_ctx **ctx, unsigned int flags);
 void mrlease_close(struct mrlease_ctx *ctx);
+/* Version 1.2 (LIBMRLEASE_1.2): a forked child lets go of its parent's context. */
+void mrlease_forget(struct mrlease_ctx *ctx);
 int mrlease_get_fd(const struct mrlease_ctx *ctx);
 
 int mrlease_register(struct mrlease_ctx *ctx, const void *addr, size_t len,

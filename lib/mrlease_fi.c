@@ -364,17 +364,19 @@ static struct fi_ops_mem_monitor mon_ops = {
 /*
  * After fork() the leases and the reader are the parent's: the child's
  * caches run uncached (subscribe fails, so libfabric keeps no entry).  The
- * child closes its copy of the parent's context: it may not unregister or
- * ack the parent's leases through it, and must not keep the parent's kernel
- * context (and the leases charged to the user) alive after the parent.
- * Every callback checks mon.forked before it touches mon.ctx.
+ * child lets go of its copy of the parent's context: it may not unregister
+ * or ack the parent's leases through it, and must not keep the parent's
+ * kernel context (and the leases charged to the user) alive after the
+ * parent.  mrlease_forget() takes no lock and frees nothing: a malloc lock
+ * another parent thread held at fork() would stay held here.  Every
+ * callback checks mon.forked before it touches mon.ctx.
  */
 static void mon_atfork_child(void)
 {
 	mon.forked = true;
 	mon.reading = false;
 	pthread_mutex_init(&mon.lock, NULL);
-	mrlease_close(mon.ctx);
+	mrlease_forget(mon.ctx);
 	mon.ctx = NULL;
 }
 

@@ -354,35 +354,41 @@ static int src_start(void)
 
 /*
  * A forked child may not use its parent's context, nor touch the parent's
- * leases through the fd it inherited: it closes its copy (the parent's
+ * leases through the fd it inherited: it lets go of its copy (the parent's
  * kernel context, and the leases charged to the user, must not outlive the
  * parent in it), forgets the leases, and opens a context of its own at its
- * first registration.  mrlease_close() unmaps with raw system calls: UCM's
- * hooks, whose locks another parent thread may have held at fork(), are not
- * entered here.
+ * first registration.  System calls only (mrlease_forget()), nothing freed:
+ * UCM's hooks and its malloc, whose locks another parent thread may have
+ * held at fork(), are not entered here.  The entries left are the child's
+ * copies of its parent's.  The lock is held across fork() so that the child
+ * finds the context and the table whole, not halfway through another
+ * thread's src_start() or table update.
  */
+static void src_atfork_prepare(void)
+{
+	pthread_mutex_lock(&src.lock);
+}
+
+static void src_atfork_parent(void)
+{
+	pthread_mutex_unlock(&src.lock);
+}
+
 static void src_atfork_child(void)
 {
-	struct mrlease_ctx *inherited = src.ctx;
-
 	pthread_mutex_init(&src.lock, NULL);
+	mrlease_forget(src.ctx);
 	src.ctx = NULL;
-	mrlease_close(inherited);
 	src.gave_up = false;
-	for (unsigned int b = 0; b < UCM_BUCKETS; b++) {
-		for (struct ucm_lease *l = src.table[b], *next; l; l = next) {
-			next = l->next;
-			free(l);
-		}
+	for (unsigned int b = 0; b < UCM_BUCKETS; b++)
 		src.table[b] = src.by_id[b] = NULL;
-	}
 }
 
 __attribute__((constructor)) static void src_init(void)
 {
 	src.debug = getenv("MRLEASE_UCM_DEBUG") != NULL;
 	src_resolve();
-	pthread_atfork(NULL, NULL, src_atfork_child);
+	pthread_atfork(src_atfork_prepare, src_atfork_parent, src_atfork_child);
 	pthread_mutex_lock(&src.lock);
 	if (src_start())
 		src.gave_up = true;

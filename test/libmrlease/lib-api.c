@@ -366,6 +366,64 @@ static void test_foreign(void)
 	munmap(a, PG(2));
 }
 
+/* This process's descriptors on, and mappings of, /dev/mrlease. */
+static int dev_refs(void)
+{
+	char path[64], target[64], line[512];
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int n = 0;
+
+	CHECK(maps);
+	while (fgets(line, sizeof(line), maps))
+		n += strstr(line, " /dev/mrlease") != NULL;
+	fclose(maps);
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = 0;
+		n += !strcmp(target, "/dev/mrlease");
+	}
+	return n;
+}
+
+/*
+ * mrlease_forget() in a forked child: its descriptor and mappings of the
+ * parent's context go, the parent's lease stays armed and still breaks.
+ */
+static void test_forget(void)
+{
+	struct mrlease_info info = { 0 };
+	struct mrlease_event ev;
+	char *a = t_anon(2);
+	uint64_t id;
+	pid_t pid;
+
+	CHECK_OK(mrlease_register(ctx, a, PG(2), 0, 0, &id));
+	pid = t_fork();
+	if (pid == 0) {
+		int before = dev_refs();
+
+		mrlease_forget(ctx);
+		mrlease_forget(NULL);
+		if (before < 2 || dev_refs() != 0)
+			t_fail("child: %d descriptor(s) and mapping(s) of /dev/mrlease before "
+			       "mrlease_forget(), %d after", before, dev_refs());
+		_exit(0);
+	}
+	CHECK_CHILD_OK(pid, 5000);
+	CHECK_OK(mrlease_query(ctx, id, &info));
+	CHECK_EQ(info.state, MRLEASE_STATE_ARMED);
+	CHECK_SYS(madvise(a, PG(1), MADV_DONTNEED));
+	ev = get_event(ctx);
+	CHECK_EQ(ev.id, id);
+	CHECK_OK(mrlease_unregister(ctx, id));
+	munmap(a, PG(2));
+}
+
 static long long old_ctx_max, old_user_max;
 
 static void put_limits_back(void *arg)
@@ -517,6 +575,7 @@ int main(void)
 	test_cycle();
 	test_revoke();
 	test_foreign();
+	test_forget();
 	test_limits();
 	test_strings();
 	t_pass();
