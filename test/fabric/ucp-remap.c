@@ -426,6 +426,13 @@ int main(int argc, char **argv)
 	setenv("UCX_SOCKADDR_TLS_PRIORITY", "tcp", 0);
 	/* Rendezvous for a 960 KiB message whatever UCX estimates for an emulated link. */
 	setenv("UCX_RNDV_THRESH", "8192", 0);
+	/*
+	 * UCX 1.13's IB async-event wait aborted once at teardown, after every
+	 * check had passed ("ib_device.c:279 Assertion `wait_ctx->cb_id ==
+	 * (-1)' failed", 7.2 guest, a second VM beside it): a race of UCX's
+	 * own on rxe.  The test needs no async event (port or QP errors).
+	 */
+	setenv("UCX_IB_ASYNC_EVENTS", "n", 0);
 	if (argc > 1) {
 		/* A half ("stock" or "mrlease": only the environment differs). */
 		if (!have_rxe())
