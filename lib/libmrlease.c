@@ -127,17 +127,6 @@ free_ctx:
 	return ret;
 }
 
-MRLEASE_EXPORT void mrlease_close(struct mrlease_ctx *ctx)
-{
-	if (!ctx)
-		return;
-	unmap_own(ctx->status, ctx->status_len);
-	if (ctx->words)
-		unmap_own(ctx->words, ctx->words_len);
-	close(ctx->fd);
-	free(ctx);
-}
-
 /*
  * In a forked child, from its atfork handler if need be: system calls only.
  * free() could wait forever there on a lock another parent thread held at
@@ -152,6 +141,12 @@ MRLEASE_EXPORT void mrlease_forget(struct mrlease_ctx *ctx)
 	if (ctx->words)
 		unmap_own(ctx->words, ctx->words_len);
 	syscall(SYS_close, ctx->fd);
+}
+
+MRLEASE_EXPORT void mrlease_close(struct mrlease_ctx *ctx)
+{
+	mrlease_forget(ctx);
+	free(ctx);
 }
 
 MRLEASE_EXPORT int mrlease_get_fd(const struct mrlease_ctx *ctx)

@@ -81,7 +81,7 @@ static uint64_t reg(char *buf, struct fid_mr **mr)
 static void __attribute__((noreturn))
 child(char *buf, uint64_t key, const unsigned long c0[6], int registered, int go)
 {
-	int fds = mrlease_fds(), maps = mrlease_maps();
+	int fds = t_mrlease_fds(), maps = t_mrlease_maps();
 	struct fid_mr *mr[2];
 	unsigned long c[6];
 	uint64_t k[2];
@@ -159,7 +159,7 @@ int main(void)
 	t_pipe(registered);
 	t_pipe(go);
 	/* Else the child's check of its descriptors would prove nothing. */
-	if (mrlease_fds() < 1 || mrlease_maps() < 1)
+	if (t_mrlease_fds() < 1 || t_mrlease_maps() < 1)
 		t_fail("the parent has no descriptor or no mapping of /dev/mrlease before the fork");
 	pid = t_fork();
 	if (pid == 0) {

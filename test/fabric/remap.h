@@ -37,40 +37,6 @@ static inline void preload_env(char *buf, size_t size)
 		t_fail("%s: %s", buf, strerror(errno));
 }
 
-/* How many of this process's descriptors are open on /dev/mrlease. */
-static inline int mrlease_fds(void)
-{
-	char path[64], target[64];
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++) {
-		ssize_t len;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len < 0)
-			continue;
-		target[len] = 0;
-		n += !strcmp(target, "/dev/mrlease");
-	}
-	return n;
-}
-
-/* How many mappings of /dev/mrlease this process has (each keeps a context alive, as a descriptor does). */
-static inline int mrlease_maps(void)
-{
-	FILE *maps = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
-
-	if (!maps)
-		return -1;
-	while (fgets(line, sizeof(line), maps))
-		n += strstr(line, " /dev/mrlease") != NULL;
-	fclose(maps);
-	return n;
-}
-
 static const char *const change_name[CH_NR] = {
 	"raw munmap + mmap", "raw mremap", "raw MADV_DONTNEED", "foreign truncate",
 };

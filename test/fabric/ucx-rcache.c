@@ -196,7 +196,7 @@ static void __attribute__((noreturn)) fork_child(int (*counters)(unsigned long *
 	 * closed, descriptor and mappings (either keeps it alive).
 	 */
 	int inherited = counters((unsigned long[2]){ 0 });
-	int fds = mrlease_fds(), maps = mrlease_maps();
+	int fds = t_mrlease_fds(), maps = t_mrlease_maps();
 	unsigned long c[2];
 	char *buf = map_at(NULL, -1);
 	uint8_t k1[256];
@@ -258,7 +258,7 @@ static void fork_run(void)
 	reg_cached(buf, k1, "the parent");
 	CHECK_OK(counters(p0));
 	/* Else the child's check of its descriptors and mappings would prove nothing. */
-	if (mrlease_fds() < 1 || mrlease_maps() < 1)
+	if (t_mrlease_fds() < 1 || t_mrlease_maps() < 1)
 		t_fail("the parent has no descriptor or no mapping of /dev/mrlease before the fork");
 	pid = t_fork();
 	if (pid == 0)

@@ -779,4 +779,38 @@ static inline const char *t_comm(void)
 	return comm;
 }
 
+/* How many of this process's descriptors are open on /dev/mrlease. */
+static inline int t_mrlease_fds(void)
+{
+	char path[64], target[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = 0;
+		n += !strcmp(target, "/dev/mrlease");
+	}
+	return n;
+}
+
+/* How many mappings of /dev/mrlease this process has (each keeps a context alive, as a descriptor does). */
+static inline int t_mrlease_maps(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	if (!maps)
+		return -1;
+	while (fgets(line, sizeof(line), maps))
+		n += strstr(line, " /dev/mrlease") != NULL;
+	fclose(maps);
+	return n;
+}
+
 #endif /* MRLEASE_TEST_HARNESS_H */

@@ -366,30 +366,6 @@ static void test_foreign(void)
 	munmap(a, PG(2));
 }
 
-/* This process's descriptors on, and mappings of, /dev/mrlease. */
-static int dev_refs(void)
-{
-	char path[64], target[64], line[512];
-	FILE *maps = fopen("/proc/self/maps", "r");
-	int n = 0;
-
-	CHECK(maps);
-	while (fgets(line, sizeof(line), maps))
-		n += strstr(line, " /dev/mrlease") != NULL;
-	fclose(maps);
-	for (int fd = 0; fd < 1024; fd++) {
-		ssize_t len;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len < 0)
-			continue;
-		target[len] = 0;
-		n += !strcmp(target, "/dev/mrlease");
-	}
-	return n;
-}
-
 /*
  * mrlease_forget() in a forked child: its descriptor and mappings of the
  * parent's context go, the parent's lease stays armed and still breaks.
@@ -405,13 +381,14 @@ static void test_forget(void)
 	CHECK_OK(mrlease_register(ctx, a, PG(2), 0, 0, &id));
 	pid = t_fork();
 	if (pid == 0) {
-		int before = dev_refs();
+		int fds = t_mrlease_fds(), maps = t_mrlease_maps();
 
 		mrlease_forget(ctx);
 		mrlease_forget(NULL);
-		if (before < 2 || dev_refs() != 0)
-			t_fail("child: %d descriptor(s) and mapping(s) of /dev/mrlease before "
-			       "mrlease_forget(), %d after", before, dev_refs());
+		if (fds < 1 || maps < 1 || t_mrlease_fds() || t_mrlease_maps())
+			t_fail("child: %d descriptor(s) and %d mapping(s) of /dev/mrlease before "
+			       "mrlease_forget(), %d and %d after", fds, maps, t_mrlease_fds(),
+			       t_mrlease_maps());
 		_exit(0);
 	}
 	CHECK_CHILD_OK(pid, 5000);
