@@ -218,6 +218,7 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 {
 	struct nlattr **attrs = mrl_compat_dump_attrs(cb);
 	const struct cred *opener = mrl_nl_opener(cb->skb);
+	struct pid_namespace *pid_ns = task_active_pid_ns(current);
 	bool admin = mrl_nl_admin(cb->skb);
 	struct mrl_lease_snapshot snap;
 	unsigned long slot = cb->args[0];
@@ -237,7 +238,7 @@ static int mrl_nl_lease_get_dumpit(struct sk_buff *skb,
 	     slot++, lease = mrl_registry_next(&slot)) {
 		if (!mrl_lease_visible(lease, opener, admin))
 			continue;
-		mrl_lease_snapshot(lease, &snap, task_active_pid_ns(current));
+		mrl_lease_snapshot(lease, &snap, pid_ns);
 		if (!filter_pid || snap.owner_pid == pid)
 			ret = mrl_nl_fill_lease(skb, &snap,
 						NETLINK_CB(cb->skb).portid,
